@@ -1,0 +1,254 @@
+"""The built-in `local` rubric scorer: content, structure and delivery from transcript + analytics.
+
+No model and no network: it checks the question's `key_points` against the answer with light
+stemming and synonym groups, looks for specifics (numbers, named technologies), STAR structure and
+connectors, and turns the delivery figures into a score. It is meant to move in the right
+direction and explain itself in one specific sentence per dimension, not to rival an LLM judge.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from jobs.delivery import analyze_delivery
+
+WEIGHTS = {"content": 0.45, "structure": 0.25, "delivery": 0.30}
+IDEAL_SECONDS = (60.0, 180.0)
+FILLERS_PER_MINUTE_OK = 2.0
+_MIN_WORDS_FOR_DELIVERY = 20
+_SPOKEN_WPM = 150.0  # to estimate duration when delivery figures are missing
+
+_STOP = frozenset(
+    "a an the and or but of to in on at for with by from as is are was were be been being it its this that "
+    "these those i you we they he she my your our their me us them do did does have has had not no so such "
+    "what which who how when where why will would can could should than then there here into about over "
+    "out up very just also if".split()
+)
+# Words that count as the same idea when matching key points ("measure" covers "metrics").
+_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("measure", "metric", "measurement", "quantify", "number", "data", "benchmark", "baseline", "profile"),
+    ("cache", "caching", "redis", "memcached", "cdn"),
+    ("customer", "user", "client", "buyer"),
+    ("communicate", "communication", "update", "inform", "told", "explain", "talk", "spoke", "share"),
+    ("prioritize", "priority", "prioritization", "rank", "triage", "tradeoff", "trade"),
+    ("result", "outcome", "impact", "effect", "improvement", "reduced", "increased", "saved"),
+    ("test", "testing", "verify", "validate", "check", "experiment"),
+    ("fix", "resolve", "solve", "repair", "patch", "mitigate", "mitigation"),
+    ("team", "teammate", "colleague", "coworker", "peer"),
+    ("learn", "lesson", "learned", "takeaway", "reflection"),
+    ("stakeholder", "manager", "leadership", "executive", "leader"),
+    ("scale", "scaling", "scalable", "horizontal", "shard", "sharding"),
+    ("database", "db", "sql", "postgres", "postgresql", "mysql", "query"),
+    ("latency", "performance", "slow", "fast", "speed", "throughput"),
+    ("ownership", "owned", "responsible", "accountable", "accountability"),
+    ("root", "cause", "diagnose", "diagnosis", "investigate", "debug"),
+)
+_TECH = frozenset(
+    "api apis redis postgres postgresql mysql sqlite kafka rabbitmq python java go golang rust javascript "
+    "typescript react node kubernetes k8s docker aws gcp azure s3 lambda terraform graphql grpc rest http "
+    "sql nosql mongodb dynamodb elasticsearch spark airflow pandas pytorch tensorflow jira figma salesforce "
+    "hubspot tableau looker snowflake bigquery ci cd git linux nginx cdn oauth jwt".split()
+)
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty "
+    "seventy eighty ninety hundred thousand million billion percent half double doubled halved tripled".split()
+)
+_CONNECTORS = (
+    "first", "second", "third", "then", "next", "after that", "because", "so that", "however",
+    "therefore", "finally", "for example", "for instance", "as a result", "which meant", "in the end",
+    "overall", "to summarize", "in summary", "on the other hand", "instead", "meanwhile", "once",
+)
+_CLOSING_CUES = re.compile(
+    r"\b(as a result|in the end|overall|in summary|to summari[sz]e|to sum up|ultimately|what i learned|"
+    r"i learned|the outcome|the result|that's how|which led to|since then|going forward)\b"
+)
+_STAR_TYPES = frozenset({"behavioral", "leadership", "situational", "culture"})
+
+
+_SUFFIXES = ("izations", "ization", "ations", "ation", "izing", "ized", "izes", "ize", "ising", "ised",
+             "ises", "ise", "ments", "ment", "ings", "ing", "edly", "ed", "ies", "es", "ly", "s")
+
+
+def _stem(word: str) -> str:
+    """Suffix stripping just good enough to equate "prioritizing"/"prioritized"/"prioritize"."""
+    for suffix in _SUFFIXES:  # longest first, so "ization" wins over "s"
+        if suffix == "s" and word.endswith("ss"):  # "process", "business" are not plurals
+            break
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    # A trailing "e" comes and goes with suffixes ("measure"/"measured"): drop it everywhere.
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+_SYN_INDEX = {_stem(w): i for i, group in enumerate(_SYNONYMS) for w in group}
+
+
+def _concept(word: str) -> str:
+    stem = _stem(word)
+    return f"syn{_SYN_INDEX[stem]}" if stem in _SYN_INDEX else stem
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))
+
+
+def _concepts(text: str) -> set[str]:
+    return {_concept(w) for w in _words(text) if w not in _STOP}
+
+
+def _coverage(key_points: list[str], answer: set[str]) -> tuple[list[str], list[str]]:
+    covered, missing = [], []
+    for point in key_points:
+        wanted = _concepts(point)
+        # Half of a key point's content words (at least one) is enough: answers paraphrase.
+        hit = len(wanted & answer)
+        (covered if wanted and hit >= max(1, (len(wanted) + 1) // 2) else missing).append(point)
+    return covered, missing
+
+
+def _specifics(text: str) -> list[str]:
+    found: list[str] = []
+    for raw in re.findall(r"[A-Za-z0-9%$.'+#-]+", text):
+        word = raw.strip(".'-").lower()
+        if re.search(r"\d", word) or word in _NUMBER_WORDS or word in _TECH:
+            found.append(word)
+        elif len(raw) >= 2 and raw.isupper() and raw.isalpha():  # acronyms: SLA, CRM, GPU
+            found.append(word)
+    return sorted(set(found))
+
+
+def _length_score(seconds: float) -> float:
+    lo, hi = IDEAL_SECONDS
+    if seconds <= 0:
+        return 0.0
+    if seconds < lo:
+        return seconds / lo
+    if seconds <= hi:
+        return 1.0
+    return max(0.4, 1.0 - (seconds - hi) / 240.0)  # rambling costs less than saying nothing
+
+
+def _content(question: Mapping[str, Any], text: str, seconds: float) -> dict[str, Any]:
+    answer = _concepts(text)
+    key_points = list(question.get("key_points") or [])
+    if key_points:
+        covered, missing = _coverage(key_points, answer)
+        coverage = len(covered) / len(key_points)
+    else:  # a question from elsewhere (LLM, user): relevance to the question's own words instead
+        wanted = _concepts(str(question.get("text", "")))
+        covered, missing = [], []
+        coverage = min(1.0, 2 * len(wanted & answer) / len(wanted)) if wanted else 0.5
+    specifics = _specifics(text)
+    specificity = min(1.0, len(specifics) / 4)
+    length = _length_score(seconds)
+    score = round(100 * (0.5 * coverage + 0.25 * length + 0.25 * specificity))
+    if key_points and missing:
+        head = f"You covered {len(covered)} of {len(key_points)} key points (missing: {', '.join(missing[:3])})"
+    elif key_points:
+        head = f"You covered all {len(key_points)} key points"
+    else:
+        head = f"Your answer touches {round(coverage * 100)}% of the question's themes"
+    if seconds < IDEAL_SECONDS[0]:
+        tail = f"; expand to at least a minute (this was {round(seconds)} s)"
+    elif seconds > IDEAL_SECONDS[1]:
+        tail = f"; tighten it to under three minutes (this was {round(seconds)} s)"
+    elif specificity < 0.5:
+        tail = "; add concrete numbers or named tools"
+    else:
+        tail = ", with good length and concrete specifics"
+    return {
+        "score": score, "feedback": head + tail + ".", "covered": covered, "missing": missing,
+        "specifics": specifics, "length_seconds": round(seconds, 1),
+    }
+
+
+def _structure(question: Mapping[str, Any], text: str, star: Mapping[str, Any]) -> dict[str, Any]:
+    norm = " ".join(_words(text))
+    connectors = [c for c in _CONNECTORS if re.search(rf"\b{c}\b", norm)]
+    sentences = [s for s in re.split(r"[.!?]+\s*", text) if len(_words(s)) >= 3]
+    opening = bool(sentences) and len(_words(sentences[0])) >= 5
+    closing = len(sentences) >= 2 and (
+        bool(_CLOSING_CUES.search(" ".join(_words(sentences[-1])))) or bool(star.get("result"))
+    )
+    parts = [p for p in ("situation", "task", "action", "result") if star.get(p)]
+    star_part = len(parts) / 4
+    conn_part = min(1.0, len(connectors) / 4)
+    frame_part = (0.5 if opening else 0.0) + (0.5 if closing else 0.0)
+    star_weight = 0.5 if question.get("type", "behavioral") in _STAR_TYPES else 0.2
+    rest = 1.0 - star_weight
+    score = round(100 * (star_weight * star_part + rest * 0.6 * conn_part + rest * 0.4 * frame_part))
+    missing = [p.capitalize() for p in ("situation", "task", "action", "result") if p not in parts]
+    if not parts:
+        feedback = "No clear Situation-Task-Action-Result structure; set the scene, say what you did, end with the outcome."
+    elif missing:
+        feedback = (f"Your answer covered {', '.join(p.capitalize() for p in parts)} but no clear "
+                    f"{' or '.join(missing)}; " + ("close with a measurable outcome." if "Result" in missing
+                                                   else "make each STAR step explicit."))
+    elif len(connectors) < 2:
+        feedback = "Full STAR structure; link the steps with connectors such as 'first', 'because', 'as a result'."
+    else:
+        feedback = f"Clear STAR structure with {len(connectors)} linking phrases."
+    return {
+        "score": score, "feedback": feedback, "star_parts": parts, "connectors": connectors,
+        "has_opening": opening, "has_closing": closing,
+    }
+
+
+def _delivery(d: Mapping[str, Any]) -> dict[str, Any]:
+    words = int(d.get("word_count") or 0)
+    if words == 0:
+        return {"score": 0, "feedback": "No speech was detected in this answer.", "issues": []}
+    wpm = float(d.get("words_per_minute") or 0.0)
+    fillers = d.get("fillers") or {}
+    pauses = d.get("pauses") or {}
+    hedges = d.get("hedges") or {}
+    fcount, fpm = int(fillers.get("count") or 0), float(fillers.get("per_minute") or 0.0)
+    long3, long15 = int(pauses.get("count_3s") or 0), int(pauses.get("count_1_5s") or 0)
+    hcount = int(hedges.get("count") or 0)
+    # (penalty, sentence) per issue; the largest penalty names the feedback.
+    issues: list[tuple[float, str]] = []
+    if wpm < 110:
+        issues.append((min(25.0, (110 - wpm) * 0.5), f"Your pace was {round(wpm)} words per minute; aim for 120-170."))
+    elif wpm > 180:
+        issues.append((min(25.0, (wpm - 180) * 0.5), f"Your pace was {round(wpm)} words per minute; slow down to 120-170."))
+    if fpm > FILLERS_PER_MINUTE_OK:
+        issues.append((min(35.0, (fpm - FILLERS_PER_MINUTE_OK) * 5),
+                       f"You used {fcount} filler words ({fpm:.1f}/min); aim for under {FILLERS_PER_MINUTE_OK:g}/min."))
+    if long15:
+        longest = float(pauses.get("longest_seconds") or 0.0)
+        issues.append((min(20.0, long3 * 5 + (long15 - long3) * 2),
+                       f"You paused {long15} time(s) for 1.5 s or more (longest {longest:.1f} s); a brief pause is fine, long silences lose the listener."))
+    if hcount > 1:
+        issues.append((min(15.0, (hcount - 1) * 3),
+                       f"You hedged {hcount} times ('I think', 'maybe'); state your decisions with confidence."))
+    if words < _MIN_WORDS_FOR_DELIVERY:
+        # A few words cannot show sustained pace or composure; do not reward them with a perfect score.
+        issues.append((100 - (40 + 3 * words), f"Only {words} words were spoken; too little to judge delivery, answer at more length."))
+    score = round(max(0.0, 100 - sum(p for p, _ in issues)))
+    if issues:
+        feedback = max(issues, key=lambda i: i[0])[1]
+    else:
+        feedback = f"Steady pace at {round(wpm)} words per minute with {fcount} filler word(s) and no long pauses."
+    return {"score": score, "feedback": feedback, "issues": [s for _, s in sorted(issues, reverse=True)]}
+
+
+def score_answer(question: Mapping[str, Any], transcript_text: str, delivery: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Rubric scores 0..100 per dimension plus a weighted `overall`; `engine` is always "local"."""
+    text = (transcript_text or "").strip()
+    d = dict(delivery or {})
+    if not text:
+        empty = {"score": 0, "feedback": "No answer was transcribed; check the microphone and try again."}
+        return {"content": dict(empty), "structure": dict(empty), "delivery": _delivery({}), "overall": 0, "engine": "local"}
+    star = d.get("star")
+    if not isinstance(star, Mapping):  # delivery computed elsewhere without STAR: derive it from text
+        star = analyze_delivery([{"text": w, "start": 0.0, "end": 0.0} for w in text.split()])["star"]
+    seconds = float(d.get("speaking_seconds") or d.get("duration_seconds") or 0.0)
+    if seconds <= 0:
+        seconds = len(_words(text)) / _SPOKEN_WPM * 60
+    content = _content(question, text, seconds)
+    structure = _structure(question, text, star)
+    deliv = _delivery(d) if d else {"score": 50, "feedback": "No audio figures were available to judge delivery.", "issues": []}
+    overall = round(sum(WEIGHTS[k] * part["score"] for k, part in
+                        (("content", content), ("structure", structure), ("delivery", deliv))))
+    return {"content": content, "structure": structure, "delivery": deliv, "overall": int(overall), "engine": "local"}
