@@ -1,0 +1,37 @@
+# VoiceMock — `make run` serves the whole platform (embedded mode); `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: run test test-slow bench install lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(STAMP_TEST): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/voicemock dev --host 127.0.0.1 --port 5000
+
+test: $(STAMP_TEST)
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP_TEST)
+	$(BIN)/python -m pytest -m slow
+
+bench: $(STAMP_TEST)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

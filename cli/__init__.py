@@ -1,0 +1,1 @@
+"""The `voicemock` command: the composition root that may import every layer."""

@@ -1,0 +1,44 @@
+"""Embedded mode: web, worker, event bus and scheduler in one process over SQLite."""
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from werkzeug.serving import run_simple
+
+from core.config import Settings
+from core.logs import configure_logging
+
+log = logging.getLogger("voicemock.dev")
+
+
+def start_platform(settings: Settings):  # noqa: ANN201 - returns (app, worker, stop_scheduler)
+    import migrations
+    from scheduler import loop
+    from webapp import create_app
+    from workers import actors, runtime
+
+    migrations.upgrade(settings.database_url)
+    rt = runtime.configure(settings)
+    worker = dramatiq.Worker(rt.broker, worker_threads=settings.worker_threads)
+    worker.start()
+
+    def send(entry) -> None:  # noqa: ANN001
+        actors.ACTORS[entry.actor].send()
+
+    stop = loop.start_thread(send)
+    app = create_app(settings, runtime=rt)
+    return app, worker, stop
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    configure_logging(settings.log_json, settings.log_level)
+    if not settings.embedded:
+        log.warning("DATABASE_URL/REDIS_URL are set: `voicemock dev` still runs an in-process worker")
+    app, worker, stop = start_platform(settings)
+    print(f"VoiceMock ({settings.mode} mode) on http://{host}:{port}  —  data in {settings.data_dir}/", flush=True)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+        worker.stop()

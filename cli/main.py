@@ -1,0 +1,132 @@
+"""`voicemock` — run, operate and try the platform. `voicemock COMMAND --help` explains each command."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from core.config import ConfigError, Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """VoiceMock: self-hostable AI interview coaching.
+
+    \b
+    Embedded mode (no DATABASE_URL / REDIS_URL):  voicemock dev
+    Production mode (see Procfile):               voicemock db upgrade; gunicorn …; voicemock worker; voicemock scheduler
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def dev(host: str, port: int) -> None:
+    """Run the whole platform in one process (embedded mode: SQLite, in-process broker, worker,
+    event bus and scheduler) on http://HOST:PORT."""
+    from cli.embedded import serve
+
+    serve(_settings(), host, port)
+
+
+@main.command()
+@click.option("--queues", "-Q", default="stt,llm,default,maintenance", show_default=True,
+              help="comma-separated queues to consume")
+@click.option("--processes", "-p", default=os.cpu_count() or 1, show_default=True, type=int)
+@click.option("--threads", "-t", default=4, show_default=True, type=int, help="threads per process")
+def worker(queues: str, processes: int, threads: int) -> None:
+    """Run Dramatiq workers (production mode). Scale by running more."""
+    settings = _settings()
+    if settings.embedded:
+        raise click.ClickException("`voicemock worker` needs REDIS_URL (or BROKER_URL); embedded mode runs "
+                                   "its worker inside `voicemock dev`")
+    from dramatiq.cli import main as dramatiq_main, make_argument_parser
+
+    qs = [q.strip() for q in queues.split(",") if q.strip()]
+    os.environ.setdefault("VOICEMOCK_PRELOAD_STT", "1" if "stt" in qs else "0")
+    args = make_argument_parser().parse_args(
+        ["workers.entry", "--processes", str(processes), "--threads", str(threads), "--queues", *qs])
+    sys.exit(dramatiq_main(args))
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    import migrations
+
+    migrations.upgrade(_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    import migrations
+
+    migrations.downgrade(_settings().database_url, revision)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's current revision."""
+    import migrations
+
+    migrations.current(_settings().database_url)
+
+
+@main.group()
+def token() -> None:
+    """Access tokens."""
+
+
+@token.command("create")
+@click.option("--user", "email", required=True, help="the user's email (the token's subject)")
+@click.option("--admin", is_flag=True, help="grant the operator view")
+@click.option("--ttl", default=24 * 3600, show_default=True, type=int, help="lifetime in seconds")
+def token_create(email: str, admin: bool, ttl: int) -> None:
+    """Mint a bearer token signed with this installation's secret."""
+    from core.tokens import mint_access_token
+
+    click.echo(mint_access_token(_settings(), email, email=email, ttl=ttl, admin=admin))
+
+
+@main.command()
+def config() -> None:
+    """Print the effective settings, secrets masked."""
+    click.echo(json.dumps(_settings().masked(), indent=2, default=str))
+
+
+@main.command()
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="a running VoiceMock server")
+@click.option("--token", "token_", default=None, help="bearer token (default: a guest token, if allowed)")
+@click.option("--audio", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="answer to upload (default: the bundled sample answer)")
+def demo(url: str, token_: str | None, audio: str | None) -> None:
+    """Act as a client: start a session, upload an answer, print the streamed events."""
+    from cli.demo import run
+
+    sys.exit(run(url, token_, audio))
+
+
+from cli import jobs_cmd  # noqa: E402 - registers `voicemock jobs`
+
+main.add_command(jobs_cmd.jobs)
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

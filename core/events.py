@@ -1,0 +1,231 @@
+"""The event log: numbered per stream, stored (replayable) and published on a bus.
+
+Streams are named `job:<id>`, `session:<id>`, `copilot:<id>`, `batch:<id>`. `EventLog.emit` writes
+the event in its own short transaction (so it is durable before anyone hears of it), then publishes
+it. `EventHub` is the one subscriber per process that fans events out to local listeners (SSE
+connections), whatever the number of clients.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from core.clock import iso, utcnow
+from core.db import Database
+from core.models import EventStream, JobEvent
+
+log = logging.getLogger(__name__)
+
+TERMINAL_TYPES = frozenset({"succeeded", "failed", "cancelled"})
+Listener = Callable[[str, dict], None]
+
+
+@dataclass(frozen=True)
+class Event:
+    stream: str
+    seq: int
+    type: str
+    data: dict
+    ts: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stream": self.stream, "seq": self.seq, "type": self.type, "data": self.data, "ts": self.ts}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Event":
+        return cls(stream=d["stream"], seq=int(d["seq"]), type=d["type"], data=d.get("data") or {}, ts=d.get("ts"))
+
+    @property
+    def terminal(self) -> bool:
+        return self.type in TERMINAL_TYPES
+
+
+class Bus(Protocol):
+    def publish(self, stream: str, payload: dict) -> None: ...
+    def listen(self, callback: Listener) -> None: ...
+    def close(self) -> None: ...
+
+
+class LocalBus:
+    """In-process bus for embedded mode: publish calls the listeners directly."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def publish(self, stream: str, payload: dict) -> None:
+        for cb in list(self._listeners):
+            cb(stream, payload)
+
+    def listen(self, callback: Listener) -> None:
+        self._listeners.append(callback)
+
+    def close(self) -> None:
+        self._listeners.clear()
+
+
+class RedisBus:
+    """Redis pub/sub: one pattern subscription per process, reconnecting on failure."""
+
+    def __init__(self, redis_url: str, prefix: str = "vm") -> None:
+        import redis  # local import: embedded mode never needs it
+
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self._url = redis_url
+        self._prefix = f"{prefix}:ev:"
+        self._listeners: list[Listener] = []
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def publish(self, stream: str, payload: dict) -> None:
+        self._redis.publish(self._prefix + stream, json.dumps(payload, separators=(",", ":")))
+
+    def listen(self, callback: Listener) -> None:
+        with self._lock:
+            self._listeners.append(callback)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="voicemock-event-bus", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        import redis
+
+        client = redis.Redis.from_url(self._url, socket_connect_timeout=5, health_check_interval=10)
+        while not self._stop.is_set():
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.psubscribe(self._prefix + "*")
+                while not self._stop.is_set():
+                    msg = pubsub.get_message(timeout=1.0)
+                    if msg is None or msg.get("type") != "pmessage":
+                        continue
+                    stream = msg["channel"].decode()[len(self._prefix):]
+                    payload = json.loads(msg["data"])
+                    for cb in list(self._listeners):
+                        cb(stream, payload)
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                # Listeners catch up from the stored log; we only need to come back.
+                log.warning("event bus disconnected (%s); reconnecting", exc)
+                time.sleep(1.0)
+            finally:
+                try:
+                    pubsub.close()
+                except Exception:  # noqa: BLE001 - closing a dead connection may raise anything
+                    log.debug("pubsub close failed", exc_info=True)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+class EventLog:
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self.db = db
+        self.bus = bus
+
+    def emit(self, stream: str, type: str, data: dict | None = None) -> Event:
+        data = data or {}
+        with self.db.session_scope() as s:
+            seq = next_seq(s, stream)
+            created = utcnow()
+            s.add(JobEvent(stream=stream, seq=seq, type=type, data=data, created_at=created))
+        event = Event(stream=stream, seq=seq, type=type, data=data, ts=iso(created))
+        try:
+            self.bus.publish(stream, event.to_dict())
+        except Exception as exc:  # noqa: BLE001 - the event is stored; subscribers catch up by replay
+            log.warning("publish of %s #%s failed: %s", stream, seq, exc)
+        return event
+
+    def replay(self, stream: str, after: int = 0, limit: int = 1000) -> list[Event]:
+        with self.db.Session() as s:
+            rows = s.execute(
+                select(JobEvent).where(JobEvent.stream == stream, JobEvent.seq > after).order_by(JobEvent.seq).limit(limit)
+            ).scalars()
+            return [Event(stream=r.stream, seq=r.seq, type=r.type, data=r.data or {}, ts=iso(r.created_at)) for r in rows]
+
+
+def next_seq(session: Session, stream: str) -> int:
+    """Atomically take the next number of a stream (one upsert; the row lock orders writers)."""
+    dialect = session.get_bind().dialect.name
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(EventStream).values(name=stream, last_seq=1)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[EventStream.name], set_={"last_seq": EventStream.last_seq + 1}
+    ).returning(EventStream.last_seq)
+    return int(session.execute(stmt).scalar_one())
+
+
+class Subscription:
+    def __init__(self, hub: "EventHub", stream: str) -> None:
+        self.hub = hub
+        self.stream = stream
+        self.queue: "queue.Queue[Event]" = queue.Queue(maxsize=10_000)
+
+    def get(self, timeout: float) -> Event | None:
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.hub.unsubscribe(self)
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventHub:
+    """One bus listener per process, fanning out to any number of local subscriptions."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._subs: dict[str, set[Subscription]] = {}
+        self._lock = threading.Lock()
+        bus.listen(self._dispatch)
+
+    def subscribe(self, stream: str) -> Subscription:
+        sub = Subscription(self, stream)
+        with self._lock:
+            self._subs.setdefault(stream, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            subs = self._subs.get(sub.stream)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subs[sub.stream]
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._subs.values())
+
+    def _dispatch(self, stream: str, payload: dict) -> None:
+        with self._lock:
+            subs: Iterable[Subscription] = tuple(self._subs.get(stream, ()))
+        if not subs:
+            return
+        event = Event.from_dict(payload)
+        for sub in subs:
+            try:
+                sub.queue.put_nowait(event)
+            except queue.Full:  # a stuck client: it will backfill from the log
+                log.warning("subscriber queue full for %s", stream)
+
+
+def make_bus(settings: Any) -> Bus:
+    if settings.redis_url:
+        return RedisBus(settings.redis_url, settings.redis_prefix)
+    return LocalBus()

@@ -1,0 +1,71 @@
+"""Job row transitions. Every transition is one conditional UPDATE, so two processes racing on the
+same job (a redelivered message, a sweeper re-send) cannot both win."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from core.clock import utcnow
+from core.models import Job
+from core.models.jobs import TERMINAL
+
+
+def claim(session: Session, job_id: str, lease_seconds: int) -> Job | None:
+    """queued → running (or take over a running job whose lease ran out: its worker died)."""
+    now = utcnow()
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.cancel_requested.is_(False),
+               or_(Job.status == "queued", (Job.status == "running") & (Job.lease_until < now)))
+        .values(status="running", attempts=Job.attempts + 1, started_at=now, stage="started",
+                lease_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(stmt).rowcount != 1:
+        return None
+    return session.get(Job, job_id, populate_existing=True)
+
+
+def renew(session: Session, job_id: str, lease_seconds: int, *, stage: str | None = None,
+          progress: float | None = None) -> None:
+    values: dict[str, Any] = {"lease_until": utcnow() + timedelta(seconds=lease_seconds)}
+    if stage is not None:
+        values["stage"] = stage
+    if progress is not None:
+        values["progress"] = progress
+    session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values)
+                    .execution_options(synchronize_session=False))
+
+
+def finish(session: Session, job_id: str, status: str, **values: Any) -> bool:
+    """running/queued → a terminal status; False when the job had already finished."""
+    assert status in TERMINAL
+    stmt = (update(Job).where(Job.id == job_id, Job.status.not_in(TERMINAL))
+            .values(status=status, finished_at=utcnow(), lease_until=None, **values)
+            .execution_options(synchronize_session=False))
+    return session.execute(stmt).rowcount == 1
+
+
+def requeue(session: Session, job_id: str, *, stage: str, error: dict | None = None) -> None:
+    session.execute(update(Job).where(Job.id == job_id, Job.status == "running")
+                    .values(status="queued", stage=stage, error=error, lease_until=None, enqueued_at=utcnow())
+                    .execution_options(synchronize_session=False))
+
+
+def mark_enqueued(session: Session, job_id: str) -> None:
+    session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=utcnow())
+                    .execution_options(synchronize_session=False))
+
+
+def stale(session: Session, older_than_seconds: int, limit: int = 500) -> list[Job]:
+    """Jobs the broker may have lost: queued and not sent for a while, or running with a dead lease."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    q = (select(Job).where(or_(
+        (Job.status == "queued") & or_(Job.enqueued_at.is_(None), Job.enqueued_at < cutoff),
+        (Job.status == "running") & (Job.lease_until < now),
+    )).order_by(Job.created_at).limit(limit))
+    return list(session.execute(q).scalars())

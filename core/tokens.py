@@ -1,0 +1,104 @@
+"""JWTs: access tokens (self-issued HS256 or an IdP's RS256 via JWKS), session tokens and stream tokens.
+
+Each kind carries its own `typ`; a token of one kind is never accepted as another (RFC 8725 §3.11).
+Algorithms are pinned from settings, so `alg: none` and HS/RS confusion are refused.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from functools import lru_cache
+from typing import Any
+
+import jwt
+
+from core.config import Settings
+from core.errors import Unauthorized
+
+ACCESS, SESSION, STREAM = "access", "session", "stream"
+_OWN_TYPES = {ACCESS, SESSION, STREAM}
+
+
+def _encode(settings: Settings, claims: dict[str, Any], ttl: int) -> str:
+    now = int(time.time())
+    payload = {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now, "nbf": now,
+               "exp": now + ttl, "jti": uuid.uuid4().hex, **claims}
+    return jwt.encode(payload, settings.secret_key, algorithm="HS256")
+
+
+def mint_access_token(settings: Settings, subject: str, *, email: str | None = None, ttl: int | None = None,
+                      admin: bool = False, guest: bool = False) -> str:
+    claims: dict[str, Any] = {"sub": subject, "typ": ACCESS, "email": email or (subject if "@" in subject else None)}
+    if admin:
+        claims["adm"] = True
+    if guest:
+        claims["guest"] = True
+    return _encode(settings, claims, ttl or settings.access_token_ttl)
+
+
+def mint_session_token(settings: Settings, user_id: str, session_id: str) -> str:
+    return _encode(settings, {"sub": user_id, "typ": SESSION, "sid": session_id}, settings.session_token_ttl)
+
+
+def mint_stream_token(settings: Settings, user_id: str, stream: str) -> str:
+    return _encode(settings, {"sub": user_id, "typ": STREAM, "stream": stream}, settings.stream_token_ttl)
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
+
+
+def _decode(settings: Settings, token: str, *, allow_jwks: bool) -> dict[str, Any]:
+    if not token or token.count(".") != 2:
+        raise Unauthorized("malformed token")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("malformed token") from exc
+    alg = header.get("alg")
+    options = {"require": ["exp", "iat", "sub"], "verify_aud": True, "verify_iss": True}
+    try:
+        if alg == "HS256" and "HS256" in settings.jwt_algorithms:
+            key: Any = settings.secret_key
+            algorithms = ["HS256"]
+        elif allow_jwks and settings.jwt_jwks_url and alg in {"RS256", "ES256"} and alg in settings.jwt_algorithms:
+            key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+            algorithms = [alg]
+        else:
+            raise Unauthorized(f"token algorithm {alg!r} is not accepted")
+        return jwt.decode(token, key, algorithms=algorithms, audience=settings.jwt_audience,
+                          issuer=settings.jwt_issuer, options=options, leeway=5)
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("token expired") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise Unauthorized("token not yet valid") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthorized("token audience is wrong") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise Unauthorized("token issuer is wrong") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("invalid token") from exc
+
+
+def verify_access_token(settings: Settings, token: str) -> dict[str, Any]:
+    claims = _decode(settings, token, allow_jwks=True)
+    typ = claims.get("typ")
+    # IdP tokens carry no `typ` of ours; ours must say "access". Never a session or stream token.
+    if typ in _OWN_TYPES and typ != ACCESS:
+        raise Unauthorized(f"a {typ} token is not an access token")
+    return claims
+
+
+def verify_session_token(settings: Settings, token: str) -> dict[str, Any]:
+    claims = _decode(settings, token, allow_jwks=False)
+    if claims.get("typ") != SESSION or not claims.get("sid"):
+        raise Unauthorized("not a session token", stage="auth")
+    return claims
+
+
+def verify_stream_token(settings: Settings, token: str, stream: str) -> dict[str, Any]:
+    claims = _decode(settings, token, allow_jwks=False)
+    if claims.get("typ") != STREAM or claims.get("stream") != stream:
+        raise Unauthorized("stream token does not grant this stream")
+    return claims

@@ -1,0 +1,158 @@
+"""Voice practice: start a session, and the turn pipeline
+decode → transcription (segments stream as `partial`) → delivery analytics → scoring → next question.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.clock import utcnow
+from core.errors import BadInput, NotFound
+from core.models import Interview, Question, Turn
+from jobs import question_bank, scoring
+from jobs.context import JobContext
+from jobs.delivery import analyze_delivery
+from jobs.stt import get_stt, probe_audio
+
+
+def question_dict(q: Question) -> dict[str, Any]:
+    return {"id": q.id, "text": q.text, "type": q.type, "difficulty": q.difficulty, "position": q.position,
+            "key_points": q.key_points or []}
+
+
+def add_question(session: Session, interview: Interview, picked: dict, *, position: int | None = None) -> Question:
+    if position is None:
+        position = (session.execute(select(func.count()).select_from(Question)
+                                    .where(Question.interview_id == interview.id)).scalar() or 0) + 1
+    q = Question(interview_id=interview.id, position=position, bank_id=picked.get("id"), text=picked["text"],
+                 type=picked.get("type", interview.focus_area), difficulty=picked.get("difficulty", interview.difficulty),
+                 key_points=picked.get("key_points") or [], source=picked.get("source", "bank"))
+    session.add(q)
+    session.flush()
+    interview.current_question_id = q.id
+    return q
+
+
+def start_session(session: Session, user_id: str, *, job_type: str, focus_area: str, difficulty: str,
+                  question_count: int) -> tuple[Interview, Question]:
+    interview = Interview(user_id=user_id, mode="voice", job_type=job_type, focus_area=focus_area,
+                          difficulty=difficulty, question_count=question_count,
+                          title=f"{job_type.replace('_', ' ').title()} — {focus_area.replace('_', ' ')}")
+    session.add(interview)
+    session.flush()
+    first = question_bank.pick_questions(job_type, focus_area, difficulty, 1)
+    if not first:
+        raise BadInput("the question bank has no question for this role and focus area", stage="questions")
+    return interview, add_question(session, interview, first[0], position=1)
+
+
+def get_owned(session: Session, interview_id: str, user_id: str) -> Interview:
+    interview = session.get(Interview, interview_id)
+    if interview is None or interview.user_id != user_id or interview.deleted_at is not None:
+        raise NotFound("session not found")
+    return interview
+
+
+def process_turn(session: Session, ctx: JobContext, turn_id: str) -> dict[str, Any]:
+    turn = session.get(Turn, turn_id)
+    if turn is None:
+        raise BadInput(f"turn {turn_id} does not exist", stage="lookup")
+    interview = session.get(Interview, turn.interview_id)
+    question = session.get(Question, turn.question_id) if turn.question_id else None
+    session_stream = interview.stream
+    qd = question_dict(question) if question else {"id": None, "text": "", "key_points": []}
+
+    ctx.progress("decode", 0.02)
+    path = str(ctx.storage.path(turn.audio_key))
+    info = probe_audio(path)
+
+    ctx.progress("transcription", 0.05)
+    stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
+
+    def on_segment(seg: Any) -> None:
+        data = {"stage": "transcription", "turn_id": turn_id, "segment": seg.to_dict()}
+        ctx.partial(data)
+        ctx.emit(session_stream, "partial", data)
+        if info.duration:
+            ctx.progress("transcription", 0.05 + 0.75 * min(1.0, seg.end / info.duration))
+
+    transcript = stt.transcribe(path, on_segment=on_segment)
+    ctx.add_usage(audio_seconds=round(info.duration, 2))
+
+    ctx.progress("delivery", 0.82)
+    delivery = analyze_delivery(transcript.words, info.duration)
+    ctx.partial({"stage": "delivery", "turn_id": turn_id, "delivery": delivery})
+
+    ctx.progress("scoring", 0.9)
+    scores = scoring.score_answer(qd, transcript.text, delivery)
+    ctx.partial({"stage": "scoring", "turn_id": turn_id, "scores": scores})
+
+    asked = [bid for bid in session.execute(select(Question.bank_id).where(Question.interview_id == interview.id)).scalars() if bid]
+    answered = session.execute(select(func.count()).select_from(Turn).where(
+        Turn.interview_id == interview.id, Turn.status == "succeeded")).scalar() or 0
+    picked = None
+    if answered + 1 < interview.question_count and interview.status == "active":
+        picked = question_bank.next_question(interview.job_type, interview.focus_area, interview.difficulty,
+                                             asked, last_scores=scores)
+    ctx.progress("next_question", 0.97)
+
+    # All writes go last (see workers.execution.run_job).
+    turn.transcript = transcript.text
+    turn.segments = [s.to_dict() for s in transcript.segments]
+    turn.delivery = delivery
+    turn.scores = scores
+    turn.audio_seconds = info.duration
+    turn.audio_format = info.codec
+    turn.status = "succeeded"
+    turn.finished_at = utcnow()
+    next_q = add_question(session, interview, picked) if picked else None
+    turn.next_question_id = next_q.id if next_q else None
+    interview.version += 1
+    result = {
+        "turn_id": turn.id,
+        "session_id": interview.id,
+        "question": {"id": qd["id"], "text": qd["text"]},
+        "transcript": transcript.text,
+        "language": transcript.language,
+        "duration_seconds": round(info.duration, 3),
+        "segments": turn.segments,
+        "delivery": delivery,
+        "scores": scores,
+        "next_question": question_dict(next_q) if next_q else None,
+        "session_complete": next_q is None,
+    }
+    ctx.after_commit(session_stream, "turn", {"turn_id": turn.id, "status": "succeeded", "scores": scores,
+                                      "next_question": result["next_question"]})
+    return result
+
+
+def turn_dict(t: Turn) -> dict[str, Any]:
+    return {"id": t.id, "question_id": t.question_id, "job_id": t.job_id, "status": t.status,
+            "audio_seconds": t.audio_seconds, "transcript": t.transcript, "segments": t.segments,
+            "delivery": t.delivery, "scores": t.scores, "next_question_id": t.next_question_id,
+            "created_at": t.created_at.isoformat() + "Z" if t.created_at else None}
+
+
+def session_dict(session: Session, interview: Interview) -> dict[str, Any]:
+    questions = session.execute(select(Question).where(Question.interview_id == interview.id)
+                                .order_by(Question.position)).scalars().all()
+    turns = session.execute(select(Turn).where(Turn.interview_id == interview.id)
+                            .order_by(Turn.created_at)).scalars().all()
+    current = next((q for q in questions if q.id == interview.current_question_id), None)
+    return {
+        "session_id": interview.id,
+        "mode": interview.mode,
+        "status": interview.status,
+        "job_type": interview.job_type,
+        "focus_area": interview.focus_area,
+        "difficulty": interview.difficulty,
+        "question_count": interview.question_count,
+        "current_question": question_dict(current) if current else None,
+        "questions": [question_dict(q) for q in questions],
+        "turns": [turn_dict(t) for t in turns],
+        "summary": interview.summary,
+        "created_at": interview.created_at.isoformat() + "Z",
+        "ended_at": interview.ended_at.isoformat() + "Z" if interview.ended_at else None,
+    }

@@ -1,0 +1,27 @@
+"""The Flask app factory. Nothing builds an app at import time."""
+from __future__ import annotations
+
+from flask import Flask
+
+from core.config import Settings
+from core.events import EventHub
+from workers import runtime as worker_runtime
+from workers.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    from webapp import blueprints, cors, errors, request_ids, state
+
+    settings = settings or Settings.from_env()
+    if runtime is None:
+        runtime = worker_runtime.get() if worker_runtime.is_configured() else worker_runtime.configure(settings)
+    app = Flask(__name__)
+    # Uploads are capped per route too; this bounds the whole request body so nothing larger is read.
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_audio_bytes, settings.max_resume_bytes) + 1024 * 1024
+    app.json.sort_keys = False
+    state.init_app(app, state.AppState(settings=settings, runtime=runtime, hub=EventHub(runtime.bus)))
+    request_ids.init_app(app)
+    cors.init_app(app, settings.cors_origins)
+    errors.init_app(app)
+    blueprints.register(app)
+    return app

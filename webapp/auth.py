@@ -1,0 +1,110 @@
+"""Who is calling: bearer access tokens, session tokens (X-Session-Token) and stream tokens (?st=)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+import structlog
+from flask import g, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core import tokens
+from core.errors import Forbidden, Unauthorized
+from core.models import User
+from webapp.state import db, settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    session_id: str | None = None  # set when authenticated by a session token
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def user_for_claims(claims: dict[str, Any]) -> User:
+    session = db()
+    subject = str(claims["sub"])
+    user = session.execute(select(User).where(User.subject == subject)).scalar_one_or_none()
+    if user is None:
+        email = claims.get("email")
+        admin = bool(claims.get("adm")) or (email is not None and email in settings().admin_emails)
+        user = User(subject=subject, email=email, is_admin=admin, is_guest=bool(claims.get("guest")))
+        session.add(user)
+        try:
+            session.commit()
+        except IntegrityError:  # two first requests raced: the other one created it
+            session.rollback()
+            user = session.execute(select(User).where(User.subject == subject)).scalar_one()
+    if user.deleted_at is not None:
+        raise Unauthorized("account deleted")
+    return user
+
+
+def _user_by_id(user_id: str) -> User:
+    user = db().get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise Unauthorized("unknown user")
+    return user
+
+
+def authenticate(*, allow_session: bool = False, stream: str | None = None) -> Caller:
+    """Resolve the caller from, in order: bearer token, session token, stream token."""
+    if "caller" in g:
+        return g.caller
+    token = _bearer()
+    caller: Caller | None = None
+    if token:
+        claims = tokens.verify_access_token(settings(), token)
+        caller = Caller(user=user_for_claims(claims))
+    elif allow_session and request.headers.get("X-Session-Token"):
+        claims = tokens.verify_session_token(settings(), request.headers["X-Session-Token"])
+        caller = Caller(user=_user_by_id(claims["sub"]), session_id=claims["sid"])
+    elif stream is not None and request.args.get("st"):
+        claims = tokens.verify_stream_token(settings(), request.args["st"], stream)
+        caller = Caller(user=_user_by_id(claims["sub"]))
+    if caller is None:
+        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+    g.caller = caller
+    structlog.contextvars.bind_contextvars(user_id=caller.user.id)
+    return caller
+
+
+def current_user() -> User:
+    return authenticate().user
+
+
+def login_required(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        authenticate()
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def admin_required(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not authenticate().user.is_admin:
+            raise Forbidden("administrators only")
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def stream_url(path: str, user_id: str, stream: str) -> str:
+    """A URL an EventSource can open: it carries a short-lived token for this one stream."""
+    return f"{path}?st={tokens.mint_stream_token(settings(), user_id, stream)}"

@@ -1,0 +1,11 @@
+"""Every blueprint, one per resource."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from webapp import auth_api, health, jobs_api, practice
+
+    for module in (health, auth_api, practice, jobs_api):
+        app.register_blueprint(module.bp)

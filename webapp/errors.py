@@ -1,0 +1,67 @@
+"""Every error becomes the envelope here, and only here."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+
+from core.errors import VoiceMockError
+from webapp.envelope import error
+
+log = logging.getLogger("voicemock.web")
+
+_HTTP_STAGES = {401: "auth", 403: "auth", 404: "routing", 405: "routing", 413: "upload", 415: "upload"}
+
+
+def _voicemock_error(exc: VoiceMockError) -> Response:
+    if exc.status >= 500 and exc.status != 503:
+        log.error("server error at %s: %s", exc.stage, exc.message)
+    return error(exc.message, status=exc.status, stage=exc.stage, details=exc.details, headers=exc.headers)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    headers: dict[str, str] = {}
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    message = exc.description or exc.name
+    if isinstance(exc, RequestEntityTooLarge):
+        message = "upload is larger than the allowed size"
+    if status == 404 and request.path and not message.startswith("The requested URL"):
+        message = exc.description
+    return error(message, status=status, stage=_HTTP_STAGES.get(status, "http"), headers=headers)
+
+
+def _database_error(exc: DBAPIError) -> Response:
+    # A database that is down is a 503 with a retry hint; nothing was written (the request's
+    # transaction never committed).
+    log.warning("database error: %s", exc.__class__.__name__)
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return error("the database is unavailable; try again shortly", status=503, stage="database",
+                     headers={"Retry-After": "5"})
+    log.exception("unexpected database error")
+    return error("internal server error", status=500, stage="database")
+
+
+def _redis_error(exc: Exception) -> Response:
+    log.warning("redis unavailable: %s", exc)
+    return error("a backing service (redis) is unavailable; try again shortly", status=503, stage="dependency",
+                 headers={"Retry-After": "5"})
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return error("internal server error", status=500, stage="internal")
+
+
+def init_app(app: Flask) -> None:
+    import redis
+
+    app.register_error_handler(VoiceMockError, _voicemock_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(redis.ConnectionError, _redis_error)
+    app.register_error_handler(redis.TimeoutError, _redis_error)
+    app.register_error_handler(Exception, _unexpected)

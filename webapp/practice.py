@@ -1,0 +1,165 @@
+"""Voice practice: start a session, post spoken answers, read, end and delete sessions."""
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from flask import Blueprint, Response, request
+from pydantic import Field
+from sqlalchemy import select
+
+from core import tokens
+from core.clock import utcnow
+from core.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from core.ids import new_id
+from core.models import Interview, Question, Turn
+from jobs import practice, question_bank
+from jobs.stt import probe_audio
+from webapp.auth import authenticate, current_user, login_required, stream_url
+from webapp.enqueue import job_links, new_job, submit
+from webapp.envelope import ok
+from webapp.sse import stream_response
+from webapp.state import db, settings, state
+from webapp.validation import Strict, json_body
+
+bp = Blueprint("practice", __name__)
+
+AUDIO_EXTENSIONS = {".wav", ".mp3", ".m4a", ".mp4", ".ogg", ".oga", ".opus", ".webm", ".flac", ".aac"}
+AUDIO_TYPES = {"application/octet-stream", "video/webm", "video/mp4", "video/ogg"}
+
+
+class StartSession(Strict):
+    job_type: str = Field(default="general", min_length=1, max_length=60)
+    focus_area: str = Field(default="behavioral", min_length=1, max_length=60)
+    difficulty: Literal["easy", "medium", "hard"] = "medium"
+    question_count: int = Field(default=5, ge=1, le=20)
+
+
+def _check_choice(field: str, value: str, allowed: list[str]) -> None:
+    if value not in allowed:
+        raise ValidationFailed([{"path": field, "message": f"must be one of: {', '.join(sorted(allowed))}"}])
+
+
+@bp.post("/session/start")
+@login_required
+def start() -> Response:
+    body = json_body(StartSession)
+    _check_choice("job_type", body.job_type, question_bank.list_roles())
+    _check_choice("focus_area", body.focus_area, question_bank.list_types())
+    user = current_user()
+    session = db()
+    interview, first = practice.start_session(session, user.id, job_type=body.job_type, focus_area=body.focus_area,
+                                              difficulty=body.difficulty, question_count=body.question_count)
+    session.commit()
+    return ok({
+        "session_id": interview.id,
+        "token": tokens.mint_session_token(settings(), user.id, interview.id),
+        "first_question": practice.question_dict(first),
+        "question_count": interview.question_count,
+        "stream_url": stream_url(f"/session/{interview.id}/events", user.id, interview.stream),
+    }, status=201)
+
+
+def _session_for_caller(session_id: str | None = None) -> Interview:
+    caller = authenticate(allow_session=True)
+    sid = session_id or caller.session_id or request.form.get("session_id")
+    if not sid:
+        raise ValidationFailed([{"path": "session_id", "message": "send X-Session-Token or a session_id field"}])
+    if caller.session_id is not None and caller.session_id != sid:
+        raise NotFound("session not found")
+    return practice.get_owned(db(), sid, caller.user.id)
+
+
+def _audio_upload() -> tuple[bytes, str]:
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        raise UnsupportedMediaType("send the answer as multipart/form-data with an 'audio' file part")
+    file = request.files.get("audio")
+    if file is None:
+        raise ValidationFailed([{"path": "audio", "message": "an 'audio' file part is required"}], stage="upload")
+    ext = os.path.splitext(file.filename or "")[1].lower()
+    ctype = (file.mimetype or "application/octet-stream").lower()
+    if not (ctype.startswith("audio/") or ctype in AUDIO_TYPES):
+        raise UnsupportedMediaType(f"content type {ctype!r} is not audio; send wav, mp3, m4a, ogg or webm")
+    if ext and ext not in AUDIO_EXTENSIONS:
+        raise UnsupportedMediaType(f"file extension {ext!r} is not an accepted audio format")
+    data = file.read(settings().max_audio_bytes + 1)
+    if len(data) > settings().max_audio_bytes:
+        raise PayloadTooLarge(f"audio is larger than {settings().max_audio_bytes} bytes")
+    if not data:
+        raise ValidationFailed([{"path": "audio", "message": "the audio file is empty"}], stage="upload")
+    return data, ext or ".bin"
+
+
+@bp.post("/turn")
+def post_turn() -> Response:
+    interview = _session_for_caller()
+    if interview.status != "active":
+        raise Conflict("this session has ended", stage="session")
+    session = db()
+    question_id = request.form.get("question_id") or interview.current_question_id
+    question = session.get(Question, question_id) if question_id else None
+    if question is None or question.interview_id != interview.id:
+        raise NotFound("question not found in this session", stage="validation")
+    data, ext = _audio_upload()
+    storage = state().runtime.storage
+    turn_id = new_id("turn")
+    key = f"audio/{interview.user_id}/{turn_id}{ext}"
+    storage.save(key, data)
+    try:
+        info = probe_audio(str(storage.path(key)))
+        if info.duration > settings().max_audio_seconds:
+            raise PayloadTooLarge(f"audio is {info.duration:.0f} s; the limit is {settings().max_audio_seconds:.0f} s")
+    except Exception:
+        storage.delete(key)  # nothing half-written stays behind
+        raise
+    job = new_job("practice.turn", user_id=interview.user_id, args={"turn_id": turn_id}, subject_id=interview.id)
+    session.flush()
+    session.add(Turn(id=turn_id, interview_id=interview.id, question_id=question.id, job_id=job.id, audio_key=key,
+                     audio_format=info.codec, audio_seconds=info.duration, status="queued"))
+    session.commit()
+    submit(job)
+    return ok({"turn_id": turn_id, "session_id": interview.id, "question_id": question.id,
+               "audio_seconds": round(info.duration, 3), **job_links(job)}, status=202)
+
+
+@bp.get("/session/<session_id>")
+def get_session(session_id: str) -> Response:
+    interview = _session_for_caller(session_id)
+    return ok(practice.session_dict(db(), interview))
+
+
+@bp.get("/session/<session_id>/events")
+def session_events(session_id: str) -> Response:
+    caller = authenticate(allow_session=True, stream=f"session:{session_id}")
+    practice.get_owned(db(), session_id, caller.user.id)
+    return stream_response(f"session:{session_id}", close_on_terminal=False)
+
+
+@bp.post("/session/<session_id>/end")
+def end_session(session_id: str) -> Response:
+    interview = _session_for_caller(session_id)
+    session = db()
+    if interview.status != "ended":
+        interview.status = "ended"
+        interview.ended_at = utcnow()
+        interview.version += 1
+    job = new_job("practice.summary", user_id=interview.user_id, args={"interview_id": interview.id},
+                  subject_id=interview.id)
+    session.commit()
+    submit(job)
+    return ok({"session_id": interview.id, "status": interview.status, **job_links(job)}, status=202)
+
+
+@bp.delete("/session/<session_id>")
+def delete_session(session_id: str) -> Response:
+    interview = _session_for_caller(session_id)
+    session = db()
+    interview.deleted_at = utcnow()
+    interview.status = "ended"
+    storage = state().runtime.storage
+    for turn in session.execute(select(Turn).where(Turn.interview_id == interview.id)).scalars():
+        if turn.audio_key:
+            storage.delete(turn.audio_key)
+            turn.audio_key = None
+    session.commit()
+    return ok({"session_id": interview.id, "deleted": True})

@@ -1,0 +1,47 @@
+"""Request validation with pydantic: unknown fields are rejected, errors carry path and message."""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from core.errors import UnsupportedMediaType, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base of every request model: unknown fields are an error, never bound."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def details_of(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"path": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in exc.errors()]
+
+
+def parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(details_of(exc)) from exc
+
+
+def json_body(model: type[M], *, allow_empty: bool = False) -> M:
+    """Parse the JSON body into `model`. An empty body counts as `{}` when `allow_empty`."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if allow_empty:
+            return parse(model, {})
+        raise ValidationFailed([{"path": "body", "message": "a JSON object body is required"}])
+    if not (request.mimetype or "").endswith("json"):
+        raise UnsupportedMediaType("send the body as application/json", stage="validation")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed([{"path": "body", "message": "body must be a JSON object"}])
+    return parse(model, data)
+
+
+def query(model: type[M]) -> M:
+    return parse(model, request.args.to_dict())

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import logging
+
+from core import jobstore
+from workers import dispatch, metrics, runtime
+from workers.actors import job_actor
+
+log = logging.getLogger(__name__)
+
+
+def sweep() -> int:
+    """Re-send jobs the broker may have lost (queued too long, or running under a dead lease)."""
+    rt = runtime.get()
+    with rt.db.Session() as s:
+        stale = [(j.id, j.kind, j.request_id) for j in jobstore.stale(s, rt.settings.sweeper_stale_seconds)]
+    sent = sum(dispatch.send(job_id, kind, request_id=rid) for job_id, kind, rid in stale)
+    if sent:
+        metrics.SWEEPER_RESENT.inc(sent)
+        log.info("sweeper re-sent %d job(s)", sent)
+    return sent
+
+
+@job_actor("maintenance.sweep", queue="maintenance", max_retries=0)
+def sweep_actor() -> int:
+    return sweep()

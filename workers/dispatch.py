@@ -1,0 +1,32 @@
+"""Send job messages. The caller has committed the job row first; a failed send loses nothing,
+because the sweeper re-sends jobs left queued."""
+from __future__ import annotations
+
+import logging
+
+from core import jobstore
+from core.models import Job
+from workers import actors, runtime
+
+log = logging.getLogger(__name__)
+
+
+def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int | None = None) -> bool:
+    """Send the message for a committed job; False (and a warning) when the broker is down."""
+    rt = runtime.get()
+    actor = actors.ACTORS[kind]
+    try:
+        actor.send_with_options(kwargs={"job_id": job_id}, request_id=request_id, delay=delay_ms)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays queued for the sweeper
+        log.warning("could not send %s (%s): %s; the sweeper will re-send it", job_id, kind, exc)
+        return False
+    try:
+        with rt.db.session_scope() as s:
+            jobstore.mark_enqueued(s, job_id)
+    except Exception as exc:  # noqa: BLE001 - enqueued_at only tunes the sweeper
+        log.warning("could not mark %s enqueued: %s", job_id, exc)
+    return True
+
+
+def send_job(job: Job) -> bool:
+    return send(job.id, job.kind, request_id=job.request_id)

@@ -1,0 +1,22 @@
+"""The module `dramatiq` imports in every worker process: settings, logging, runtime, actors."""
+from __future__ import annotations
+
+import os
+import threading
+
+from core.config import Settings
+from core.logs import configure_logging
+from workers import runtime
+
+settings = Settings.from_env()
+configure_logging(settings.log_json, settings.log_level)
+rt = runtime.configure(settings)
+broker = rt.broker
+
+if os.environ.get("VOICEMOCK_PRELOAD_STT", "1") == "1":
+    def _preload() -> None:
+        from jobs.stt import get_stt
+
+        get_stt(settings.stt_model, settings.stt_compute_type, settings.stt_cpu_threads)
+
+    threading.Thread(target=_preload, name="stt-preload", daemon=True).start()

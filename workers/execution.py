@@ -1,0 +1,62 @@
+"""Run a job function inside an actor: build its context, own its transaction, shape its outcome."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from sqlalchemy import select
+
+from core import jobstore
+from core.errors import BadInput
+from core.models import Job
+from jobs.context import JobContext
+from workers import runtime
+
+JobFn = Callable[..., Any]
+
+
+def _reporter(rt: runtime.Runtime, job_id: str) -> Callable[[str, str, dict], None]:
+    job_stream = f"job:{job_id}"
+
+    def report(stream: str, type: str, data: dict) -> None:
+        if stream == job_stream and type == "progress":
+            with rt.db.session_scope() as s:
+                jobstore.renew(s, job_id, rt.settings.job_lease_seconds, stage=data.get("stage"),
+                               progress=data.get("pct"))
+        rt.events.emit(stream, type, data)
+
+    return report
+
+
+def _cancel_checker(rt: runtime.Runtime, job_id: str) -> Callable[[], bool]:
+    state = {"at": 0.0, "value": False}
+
+    def cancelled() -> bool:
+        now = time.monotonic()
+        if not state["value"] and now - state["at"] > 0.5:
+            with rt.db.Session() as s:
+                state["value"] = bool(s.execute(select(Job.cancel_requested).where(Job.id == job_id)).scalar())
+            state["at"] = now
+        return state["value"]
+
+    return cancelled
+
+
+def run_job(job_id: str, fn: JobFn) -> dict[str, Any]:
+    """Call `fn(session, ctx, **job.args)` in one transaction; return what JobLifecycle records.
+
+    Job functions report progress before they write: in embedded mode SQLite has one writer.
+    """
+    rt = runtime.get()
+    with rt.db.session_scope() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise BadInput(f"job {job_id} does not exist", stage="lookup")
+        ctx = JobContext(job_id=job.id, kind=job.kind, settings=rt.settings, storage=rt.storage,
+                         user_id=job.user_id, request_id=job.request_id,
+                         tracked_skill_id_hash=job.tracked_skill_id_hash, attempt=job.attempts,
+                         reporter=_reporter(rt, job_id), cancelled=_cancel_checker(rt, job_id))
+        result = fn(s, ctx, **(job.args or {}))
+    for stream, type, data in ctx.deferred:
+        rt.events.emit(stream, type, data)
+    return {"result": result, "artifact": ctx.artifact, "usage": ctx.usage or None}

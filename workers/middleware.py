@@ -1,0 +1,163 @@
+"""Dramatiq middleware: the job row's lifecycle and its events, log context, retry policy."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+import dramatiq
+import structlog
+from dramatiq.middleware import SkipMessage
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from core import jobstore
+from core.errors import JobCancelled, VoiceMockError
+from workers import metrics
+
+log = logging.getLogger("voicemock.worker")
+
+_TRANSIENT_BUILTINS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, OperationalError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, VoiceMockError):
+        return exc.retryable
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
+    try:  # provider clients: network trouble and 429/5xx are worth another try
+        import openai
+
+        if isinstance(exc, (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)):
+            return True
+    except ImportError:  # pragma: no cover - openai is a hard dependency
+        pass
+    try:
+        import redis
+
+        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    return isinstance(exc, _TRANSIENT_BUILTINS)
+
+
+def should_retry(max_retries: int) -> Callable[[int, BaseException], bool]:
+    def retry_when(retries: int, exc: BaseException) -> bool:
+        return retries < max_retries and is_transient(exc)
+
+    return retry_when
+
+
+def _job_id(message: dramatiq.Message) -> str | None:
+    return message.kwargs.get("job_id") if isinstance(message.kwargs, dict) else None
+
+
+class LogContext(dramatiq.Middleware):
+    """Bind message id, actor and (when the job says) request id into every log line."""
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(message_id=message.message_id, actor=message.actor_name,
+                                               job_id=_job_id(message),
+                                               request_id=message.options.get("request_id"))
+
+    def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message, *,
+                              result: Any = None, exception: BaseException | None = None) -> None:
+        structlog.contextvars.clear_contextvars()
+
+    after_skip_message = after_process_message
+
+
+class JobLifecycle(dramatiq.Middleware):
+    """queued → running → succeeded | failed | cancelled, with one event per step.
+
+    Messages that name a `job_id` are job messages; others (maintenance ticks) pass through.
+    A message for a job that is finished, or running under a live lease elsewhere, is skipped:
+    delivery is at least once, the work happens once.
+    """
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        job_id = _job_id(message)
+        if job_id is None:
+            return
+        from workers import runtime
+
+        rt = runtime.get()
+        try:
+            with rt.db.session_scope() as s:
+                job = jobstore.claim(s, job_id, rt.settings.job_lease_seconds)
+                if job is None:
+                    cancelled = _cancel_if_requested(s, job_id)
+                attempt = job.attempts if job else 0
+        except (OperationalError, DBAPIError) as exc:
+            # The database is down: drop this delivery; the row is still queued and the sweeper
+            # re-sends it once the database is back.
+            log.warning("cannot claim %s (%s); leaving it to the sweeper", job_id, exc.__class__.__name__)
+            raise SkipMessage("database unavailable") from exc
+        if job is None:
+            if cancelled:
+                rt.events.emit(f"job:{job_id}", "cancelled", {})
+            raise SkipMessage(f"job {job_id} is finished or held by a live worker")
+        message.options["job_started_at"] = time.monotonic()
+        structlog.contextvars.bind_contextvars(request_id=job.request_id)
+        rt.events.emit(f"job:{job_id}", "started", {"attempt": attempt, "kind": job.kind})
+
+    def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message, *,
+                              result: Any = None, exception: BaseException | None = None) -> None:
+        job_id = _job_id(message)
+        if job_id is None:
+            return
+        from workers import runtime
+
+        rt = runtime.get()
+        stream = f"job:{job_id}"
+        kind = message.actor_name
+        elapsed = time.monotonic() - message.options.get("job_started_at", time.monotonic())
+        if exception is None:
+            outcome = result or {}
+            artifact = outcome.get("artifact") or {}
+            with rt.db.session_scope() as s:
+                done = jobstore.finish(s, job_id, "succeeded", progress=1.0, stage="done", error=None,
+                                       result=outcome.get("result"), usage=outcome.get("usage") or None,
+                                       artifact_key=artifact.get("key"), artifact_name=artifact.get("name"),
+                                       artifact_type=artifact.get("type"))
+            if done:
+                rt.events.emit(stream, "succeeded", {"result": outcome.get("result")})
+            metrics.observe_job(kind, "succeeded", elapsed)
+            return
+        if isinstance(exception, JobCancelled):
+            with rt.db.session_scope() as s:
+                done = jobstore.finish(s, job_id, "cancelled", stage="cancelled")
+            if done:
+                rt.events.emit(stream, "cancelled", {})
+            metrics.observe_job(kind, "cancelled", elapsed)
+            return
+        error = _error_of(exception)
+        if message.failed:
+            with rt.db.session_scope() as s:
+                done = jobstore.finish(s, job_id, "failed", stage=error["stage"], error=error)
+            if done:
+                rt.events.emit(stream, "failed", {"error": error, "stage": error["stage"]})
+            metrics.observe_job(kind, "failed", elapsed)
+            log.warning("job %s failed at %s: %s", job_id, error["stage"], error["message"])
+        else:
+            with rt.db.session_scope() as s:
+                jobstore.requeue(s, job_id, stage="retrying", error=error)
+            rt.events.emit(stream, "progress", {"stage": "retrying", "pct": 0.0, "error": error,
+                                                "attempt": message.options.get("retries", 0)})
+            metrics.JOB_RETRIES.labels(kind=kind).inc()
+
+
+def _cancel_if_requested(session: Any, job_id: str) -> bool:
+    from core.models import Job
+
+    job = session.get(Job, job_id)
+    if job is not None and job.cancel_requested and not job.finished:
+        return jobstore.finish(session, job_id, "cancelled", stage="cancelled")
+    return False
+
+
+def _error_of(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, VoiceMockError):
+        return {"stage": exc.stage, "message": exc.message, "type": type(exc).__name__}
+    return {"stage": "internal", "message": f"{type(exc).__name__}: {exc}"[:500], "type": type(exc).__name__}

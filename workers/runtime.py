@@ -1,0 +1,53 @@
+"""The per-process runtime of workers (and of the web, which enqueues): settings, database, event
+log, storage and broker, configured once at start-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dramatiq
+
+from core.config import Settings
+from core.db import Database
+from core.events import Bus, EventLog, make_bus
+from core.storage import LocalStorage
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: Bus
+    events: EventLog
+    storage: LocalStorage
+    broker: dramatiq.Broker
+
+
+_runtime: Runtime | None = None
+
+
+def configure(settings: Settings, *, broker: dramatiq.Broker | None = None, db: Database | None = None,
+              bus: Bus | None = None) -> Runtime:
+    """Build the runtime and make its broker the global one (actors bind to it at declaration)."""
+    global _runtime
+    from workers.broker import make_broker
+
+    db = db or Database(settings.database_url)
+    bus = bus or make_bus(settings)
+    broker = broker or make_broker(settings)
+    dramatiq.set_broker(broker)
+    _runtime = Runtime(settings=settings, db=db, bus=bus, events=EventLog(db, bus),
+                       storage=LocalStorage(settings.storage_dir), broker=broker)
+    from workers import actors  # noqa: F401 - declares every actor on this broker
+
+    actors.bind(broker)
+    return _runtime
+
+
+def get() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("workers.runtime.configure(settings) was not called")
+    return _runtime
+
+
+def is_configured() -> bool:
+    return _runtime is not None
