@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from webapp import auth_api, health, jobs_api, practice
+    from webapp import auth_api, health, jobs_api, ops_api, practice
 
-    for module in (health, auth_api, practice, jobs_api):
+    for module in (health, auth_api, practice, jobs_api, ops_api):
         app.register_blueprint(module.bp)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import dramatiq
 
-_MODULES = ("workers.actors.practice", "workers.actors.maintenance")
+_MODULES = ("workers.actors.practice", "workers.actors.maintenance", "workers.actors.ops")
 
 
 @dataclass
@@ -36,17 +36,8 @@ def job_actor(name: str, *, queue: str = "default", **options: Any) -> Callable[
     return register
 
 
-def register_module(path: str) -> None:
-    """Other packages' actor modules (added by later features) join the registry here."""
-    if path not in _MODULES_EXTRA:
-        _MODULES_EXTRA.append(path)
-
-
-_MODULES_EXTRA: list[str] = []
-
-
 def bind(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
-    for module in (*_MODULES, *_MODULES_EXTRA):
+    for module in _MODULES:
         importlib.import_module(module)
     ACTORS.clear()
     for spec in _SPECS.values():
