@@ -1,0 +1,76 @@
+"""Embedded mode: `voicemock dev` alone (SQLite, in-process broker, worker, bus, scheduler) serves the
+whole platform, and `voicemock demo` walks a practice turn against it like a client."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def embedded_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABASE_URL", "REDIS_URL", "BROKER_URL", "VOICEMOCK_", "OPENAI_"))}
+    env["VOICEMOCK_DATA_DIR"] = str(data_dir)
+    return env
+
+
+@pytest.fixture(scope="module")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("embedded")
+    port = _free_port()
+    log = open(data_dir / "server.log", "w")
+    proc = subprocess.Popen([str(BIN / "voicemock"), "dev", "--port", str(port)], env=embedded_env(data_dir),
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("voicemock dev did not start:\n" + (data_dir / "server.log").read_text())
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_voicemock_demo_runs_a_turn_against_the_embedded_server(embedded_server: str, tmp_path: Path) -> None:
+    out = subprocess.run([str(BIN / "voicemock"), "demo", "--url", embedded_server], capture_output=True,
+                         text=True, timeout=120, env=embedded_env(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "succeeded" in out.stdout and "partial" in out.stdout
+    transcript = next(line for line in out.stdout.splitlines() if line.startswith("transcript:"))
+    assert "latency" in transcript.lower()
+    assert "session has 1 answered turn(s)" in out.stdout
+
+
+def test_embedded_server_is_ready_with_sqlite_and_runs_jobs(embedded_server: str) -> None:
+    r = requests.get(embedded_server + "/readyz", timeout=5)
+    assert r.status_code == 200 and r.json()["data"]["mode"] == "embedded"
+    token = requests.post(embedded_server + "/auth/guest", timeout=5).json()["data"]["token"]
+    r = requests.post(embedded_server + "/session/start", json={"job_type": "data_scientist"},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["first_question"]["text"]
