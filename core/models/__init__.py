@@ -4,5 +4,8 @@ from __future__ import annotations
 from core.models.users import User
 from core.models.jobs import EventStream, Job, JobEvent
 from core.models.practice import Interview, Question, Turn
+from core.models.trust import IdempotencyKey, RetentionReceipt
+from core.models.billing import BillingCustomer, StripeEvent, UsageLedger
 
-__all__ = ["User", "Job", "JobEvent", "EventStream", "Interview", "Question", "Turn"]
+__all__ = ["User", "Job", "JobEvent", "EventStream", "Interview", "Question", "Turn",
+           "IdempotencyKey", "RetentionReceipt", "BillingCustomer", "StripeEvent", "UsageLedger"]

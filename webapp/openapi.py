@@ -1,0 +1,226 @@
+"""`/openapi.json`, generated from the routes and the pydantic models they validate with, and `/docs`.
+
+Annotate a view with `@document(...)` (anywhere in its decorator stack: it only sets an attribute,
+which `functools.wraps` carries through `login_required`):
+
+    @bp.post("/api/things")
+    @document(body=CreateThing, summary="Create a thing", status=202, tags=["things"])
+    @login_required
+    def create_thing(): ...
+
+`build_spec(app)` walks `app.url_map`, so every route appears, documented or not; documented ones carry
+their request body / query parameters (the same models `json_body` / `query` validate with), and every
+operation declares the envelope for success and the error envelope for everything else.
+"""
+from __future__ import annotations
+
+import html
+import re
+from typing import Any, Callable, TypeVar
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from pydantic import BaseModel
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ATTR = "__openapi__"
+_CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+_SKIP_ENDPOINTS = {"static", "openapi.spec", "openapi.docs"}
+
+bp = Blueprint("openapi", __name__)
+
+
+def document(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+             summary: str | None = None, description: str | None = None, status: int | None = None,
+             tags: list[str] | None = None, data: type[BaseModel] | dict | None = None,
+             content: str | None = None, multipart: dict[str, str] | None = None,
+             responses: dict[int, str] | None = None, auth: str | None = "bearer",
+             headers: dict[str, str] | None = None, hidden: bool = False) -> Callable[[F], F]:
+    """Describe a route for `/openapi.json`.
+
+    body / query: pydantic request models. status: the success status. data: the model (or a JSON
+    schema) of the envelope's `data`. content: a non-JSON success media type (`text/event-stream`,
+    `application/octet-stream`). multipart: `{field: "file"|"string"}` for form uploads. responses:
+    extra documented statuses with descriptions. auth: "bearer", "session", "cron", "stripe" or None.
+    headers: request headers the route reads (name → description).
+    """
+
+    def mark(fn: F) -> F:
+        setattr(fn, ATTR, {"body": body, "query": query, "summary": summary, "description": description,
+                           "status": status, "tags": tags, "data": data, "content": content,
+                           "multipart": multipart, "responses": responses or {}, "auth": auth,
+                           "headers": headers or {}, "hidden": hidden})
+        return fn
+
+    return mark
+
+
+_ENVELOPE_OK = {
+    "type": "object",
+    "required": ["data", "error", "request_id"],
+    "properties": {"data": {}, "error": {"type": "null"}, "request_id": {"type": ["string", "null"]}},
+}
+_ENVELOPE_ERROR = {
+    "type": "object",
+    "required": ["data", "error", "stage", "request_id"],
+    "properties": {
+        "data": {"type": "null"},
+        "error": {"type": "string"},
+        "details": {"anyOf": [{"type": "array"}, {"type": "object"}]},
+        "stage": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+    },
+}
+_SECURITY = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "session": {"type": "apiKey", "in": "header", "name": "X-Session-Token"},
+    "cron": {"type": "apiKey", "in": "header", "name": "X-Cron-Secret"},
+    "stripe": {"type": "apiKey", "in": "header", "name": "Stripe-Signature"},
+}
+
+
+def _model_schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        defs[name] = sub
+    defs[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _path_and_params(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+
+    def repl(m: re.Match) -> str:
+        conv = m.group("conv") or "string"
+        schema: dict[str, Any] = {"type": "integer"} if conv == "int" else {"type": "string"}
+        if conv in ("string", "default"):
+            # Ids are tokens: keep generated values to what a URL segment can carry.
+            schema.update({"minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9_\-]+$"})
+        params.append({"name": m.group("name"), "in": "path", "required": True, "schema": schema})
+        return "{" + m.group("name") + "}"
+
+    return _CONVERTER.sub(repl, rule), params
+
+
+def _query_params(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        defs[name] = sub
+    required = set(schema.get("required", []))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        prop.pop("title", None)
+        out.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    return out
+
+
+def _operation(view: Callable[..., Any], method: str, endpoint: str, defs: dict[str, Any]) -> dict[str, Any] | None:
+    meta = getattr(view, ATTR, None) or {}
+    if meta.get("hidden"):
+        return None
+    op: dict[str, Any] = {"operationId": f"{endpoint}.{method.lower()}",
+                          "summary": meta.get("summary") or (view.__doc__ or endpoint).strip().splitlines()[0],
+                          "tags": meta.get("tags") or [endpoint.split(".", 1)[0]]}
+    if meta.get("description"):
+        op["description"] = meta["description"]
+    params: list[dict[str, Any]] = []
+    if meta.get("query") is not None:
+        params += _query_params(meta["query"], defs)
+    for name, desc in (meta.get("headers") or {}).items():
+        params.append({"name": name, "in": "header", "required": False, "description": desc,
+                       "schema": {"type": "string"}})
+    if params:
+        op["parameters"] = params
+    if meta.get("body") is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": _model_schema(meta["body"], defs)}}}
+    elif meta.get("multipart"):
+        props = {k: ({"type": "string", "format": "binary"} if v == "file" else {"type": "string"})
+                 for k, v in meta["multipart"].items()}
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+            "schema": {"type": "object", "properties": props}}}}
+    status = str(meta.get("status") or (201 if method == "POST" and meta.get("body") else 200))
+    data_schema: dict[str, Any] = {}
+    if isinstance(meta.get("data"), type) and issubclass(meta["data"], BaseModel):
+        data_schema = _model_schema(meta["data"], defs)
+    elif isinstance(meta.get("data"), dict):
+        data_schema = meta["data"]
+    if meta.get("content"):
+        success = {"description": "OK", "content": {meta["content"]: {"schema": {"type": "string"}}}}
+    else:
+        ok_schema = {**_ENVELOPE_OK, "properties": {**_ENVELOPE_OK["properties"], "data": data_schema}}
+        success = {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}
+    error = {"description": "Error envelope", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+    op["responses"] = {status: success, "default": error}
+    for code, desc in (meta.get("responses") or {}).items():
+        op["responses"].setdefault(str(code), {**error, "description": desc})
+    auth = meta.get("auth", "bearer") if meta else None
+    op["security"] = [{auth: []}] if auth else []
+    return op
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    defs: dict[str, Any] = {"ErrorEnvelope": _ENVELOPE_ERROR}
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint in _SKIP_ENDPOINTS:
+            continue
+        view = app.view_functions[rule.endpoint]
+        path, path_params = _path_and_params(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op = _operation(view, method, rule.endpoint, defs)
+            if op is None:
+                continue
+            if path_params:
+                op["parameters"] = path_params + op.get("parameters", [])
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "VoiceMock API", "version": "1.0",
+                 "description": "Self-hostable AI interview coaching. Every JSON response is the envelope "
+                                "{data, error, request_id}; errors add details and stage."},
+        "paths": paths,
+        "components": {"schemas": defs, "securitySchemes": _SECURITY},
+    }
+
+
+@bp.get("/openapi.json")
+def spec() -> Response:
+    cached = current_app.extensions.get("voicemock.openapi")
+    if cached is None:
+        cached = current_app.extensions["voicemock.openapi"] = build_spec(current_app)
+    return jsonify(cached)
+
+
+@bp.get("/docs")
+def docs() -> Response:
+    """A self-contained page listing every operation (no CDN: it works offline)."""
+    spec_ = build_spec(current_app)
+    rows = []
+    for path, ops in spec_["paths"].items():
+        for method, op in ops.items():
+            body = op.get("requestBody", {}).get("content", {})
+            schema = next(iter(body.values()), {}).get("schema", {}) if body else {}
+            ref = schema.get("$ref", "").rsplit("/", 1)[-1]
+            params = ", ".join(p["name"] for p in op.get("parameters", []) if p["in"] == "query")
+            rows.append(f"<tr><td class=m>{method.upper()}</td><td><code>{html.escape(path)}</code></td>"
+                        f"<td>{html.escape(op['summary'])}</td><td>{html.escape(ref)}</td>"
+                        f"<td>{html.escape(params)}</td><td>{', '.join(op['responses'])}</td></tr>")
+    page = ("<!doctype html><html><head><meta charset=utf-8><title>VoiceMock API</title><style>"
+            "body{font:14px system-ui,sans-serif;margin:2em}td,th{padding:4px 8px;border-bottom:1px solid #ddd;"
+            "text-align:left;vertical-align:top}.m{font-weight:bold}</style></head><body>"
+            "<h1>VoiceMock API</h1><p>Machine-readable: <a href=/openapi.json>/openapi.json</a>. "
+            "Responses use the envelope <code>{data, error, request_id}</code>.</p><table>"
+            "<tr><th>method</th><th>path</th><th>summary</th><th>body</th><th>query</th><th>responses</th></tr>"
+            + "".join(rows) + "</table></body></html>")
+    return current_app.response_class(page, mimetype="text/html")
+
+
+document(auth=None, summary="The OpenAPI 3.1 description of this API", hidden=True)(spec)
+document(auth=None, summary="A page listing every operation", content="text/html", hidden=True)(docs)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
