@@ -1,0 +1,230 @@
+"""Resume files (PDF, DOCX) → text and sections. Files are only read, never executed or rendered.
+
+Checks run in order of cost: extension allow-list and size (cheap), magic bytes, then for DOCX the
+zip central directory (member count, total uncompressed size, per-member compression ratio) is read
+with `zipfile` BEFORE any member is inflated, so a zip bomb is refused without being expanded. PDFs
+are opened by pypdf (a file it cannot open is a `decode` error) with page and text-length caps.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
+
+EXTENSIONS = {".pdf": "pdf", ".docx": "docx"}
+MAX_PAGES = 30
+MAX_TEXT_CHARS = 200_000
+MAX_ZIP_MEMBERS = 500
+MAX_ZIP_UNCOMPRESSED = 40 * 1024 * 1024
+MAX_ZIP_RATIO = 100  # deflate on real XML rarely passes 20:1; bombs reach 1000:1
+
+HEADINGS = {
+    "summary": ("summary", "profile", "professional summary", "objective", "about me", "about"),
+    "experience": ("experience", "work experience", "professional experience", "employment", "employment history",
+                   "work history", "career history"),
+    "education": ("education", "academic background", "qualifications", "education and training"),
+    "skills": ("skills", "technical skills", "core skills", "key skills", "competencies", "core competencies",
+               "technologies", "tools"),
+    "projects": ("projects", "selected projects", "personal projects"),
+    "certifications": ("certifications", "certificates", "licenses", "awards", "awards and certifications"),
+}
+_HEADING_INDEX = {alias: name for name, aliases in HEADINGS.items() for alias in aliases}
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?:\+?\d[\d ()./-]{7,}\d)")
+_URL = re.compile(r"(?:https?://)?(?:www\.)?(?:linkedin\.com|github\.com)/[\w/.-]+", re.I)
+_BULLET = re.compile(r"^\s*(?:[-•*▪‣◦●]|\d+[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str  # pdf | docx
+    pages: int | None = None
+
+
+def file_kind(filename: str | None) -> str:
+    """The allow-listed kind from the file extension, or 415."""
+    name = (filename or "").lower()
+    ext = name[name.rfind("."):] if "." in name else ""
+    if ext not in EXTENSIONS:
+        raise UnsupportedMediaType(f"file extension {ext or '(none)'!r} is not accepted; upload a .pdf or .docx")
+    return EXTENSIONS[ext]
+
+
+def check_zip(data: bytes, *, max_members: int = MAX_ZIP_MEMBERS, max_total: int = MAX_ZIP_UNCOMPRESSED,
+              max_ratio: int = MAX_ZIP_RATIO) -> zipfile.ZipFile:
+    """Open a DOCX container after checking its central directory against decompression caps."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise DecodeError("the .docx file is not a readable zip container") from exc
+    if len(infos) > max_members:
+        raise PayloadTooLarge(f"the .docx has {len(infos)} parts; the limit is {max_members}", stage="decode")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > max_total:
+            raise PayloadTooLarge(f"the .docx expands to more than {max_total} bytes", stage="decode")
+        if info.file_size > 1024 * 1024 and info.file_size > max_ratio * max(1, info.compress_size):
+            raise PayloadTooLarge(f"the .docx part {info.filename!r} has a compression ratio above {max_ratio}:1",
+                                  stage="decode")
+    if "word/document.xml" not in {i.filename for i in infos}:
+        raise UnsupportedMediaType("the zip file is not a Word document (no word/document.xml)", stage="upload")
+    return zf
+
+
+def sniff(data: bytes, kind: str) -> Sniffed:
+    """Check the content matches the extension; cheap structural checks that answer 4xx at upload."""
+    if kind == "pdf":
+        if not data.lstrip()[:1024].startswith(b"%PDF-") and b"%PDF-" not in data[:1024]:
+            raise UnsupportedMediaType("the file is not a PDF (no %PDF- header)")
+        return Sniffed("pdf", pages=_pdf_pages(data))
+    if not data.startswith(b"PK\x03\x04"):
+        raise UnsupportedMediaType("the file is not a .docx (not a zip container)")
+    check_zip(data)
+    return Sniffed("docx")
+
+
+def _pdf_reader(data: bytes) -> Any:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise DecodeError("the PDF is encrypted; upload an unprotected copy")
+        return reader
+    except DecodeError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError) as exc:
+        # pypdf raises many exception types on damaged files; any of them means "cannot decode".
+        raise DecodeError(f"the PDF cannot be read: {type(exc).__name__}") from exc
+
+
+def _pdf_pages(data: bytes) -> int:
+    reader = _pdf_reader(data)
+    try:
+        pages = len(reader.pages)
+    except Exception as exc:  # noqa: BLE001 - a broken page tree surfaces as any pypdf error
+        raise DecodeError(f"the PDF page tree cannot be read: {type(exc).__name__}") from exc
+    if pages == 0:
+        raise DecodeError("the PDF has no pages")
+    if pages > MAX_PAGES:
+        raise PayloadTooLarge(f"the PDF has {pages} pages; a resume may have at most {MAX_PAGES}", stage="decode")
+    return pages
+
+
+def extract_text(data: bytes, kind: str) -> str:
+    text = _pdf_text(data) if kind == "pdf" else _docx_text(data)
+    return text[:MAX_TEXT_CHARS]
+
+
+def _pdf_text(data: bytes) -> str:
+    reader = _pdf_reader(data)
+    parts: list[str] = []
+    size = 0
+    try:
+        for page in reader.pages[:MAX_PAGES]:
+            chunk = page.extract_text() or ""
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_TEXT_CHARS:
+                break
+    except Exception as exc:  # noqa: BLE001 - damaged content streams raise arbitrary pypdf errors
+        raise DecodeError(f"the PDF text cannot be extracted: {type(exc).__name__}") from exc
+    return "\n".join(parts)
+
+
+def _docx_text(data: bytes) -> str:
+    check_zip(data)  # again: the job must not trust that the upload route checked
+    from docx import Document
+
+    try:
+        doc = Document(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many types on damaged parts
+        raise DecodeError(f"the .docx cannot be read: {type(exc).__name__}") from exc
+    lines: list[str] = []
+    size = 0
+    for p in doc.paragraphs:
+        lines.append(p.text)
+        size += len(p.text)
+        if size > MAX_TEXT_CHARS:
+            return "\n".join(lines)
+    for table in doc.tables:
+        for row in table.rows:
+            lines.append(" | ".join(c.text.strip() for c in row.cells if c.text.strip()))
+    return "\n".join(lines)
+
+
+def _heading(line: str) -> str | None:
+    key = re.sub(r"[^a-z ]", "", line.lower()).strip()
+    if not key or len(line) > 40:
+        return None
+    return _HEADING_INDEX.get(key)
+
+
+def split_sections(text: str) -> dict[str, Any]:
+    """Contact details from the top, then the text under each recognised heading."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    sections: dict[str, list[str]] = {}
+    current = "header"
+    for line in lines:
+        if not line:
+            continue
+        name = _heading(line)
+        if name:
+            current = name
+            sections.setdefault(name, [])
+            continue
+        sections.setdefault(current, []).append(line)
+    header = sections.pop("header", [])
+    contact = _contact(header, text)
+    out: dict[str, Any] = {"contact": contact}
+    for name in HEADINGS:
+        body = sections.get(name)
+        if body is None:
+            continue
+        if name == "skills":
+            out[name] = _skills(body)
+        else:
+            out[name] = [_BULLET.sub("", ln) for ln in body]
+    return out
+
+
+def _contact(header: list[str], text: str) -> dict[str, Any]:
+    top = "\n".join(header[:8]) or text[:600]
+    email = _EMAIL.search(top) or _EMAIL.search(text)
+    phone = _PHONE.search(top)
+    links = _URL.findall(top)
+    name = next((ln for ln in header[:3] if not _EMAIL.search(ln) and not _PHONE.search(ln) and len(ln) <= 60), None)
+    return {"name": name, "email": email.group(0) if email else None,
+            "phone": phone.group(0).strip() if phone else None, "links": links}
+
+
+def _skills(lines: list[str]) -> list[str]:
+    items: list[str] = []
+    for line in lines:
+        line = _BULLET.sub("", line)
+        if ":" in line and len(line.split(":", 1)[0]) < 30:
+            line = line.split(":", 1)[1]
+        items.extend(x.strip() for x in re.split(r"[,;|•·]", line) if x.strip())
+    return list(dict.fromkeys(items))
+
+
+def bullets(sections: dict[str, Any], text: str, limit: int = 12) -> list[str]:
+    """The experience lines worth rewriting (or the longest lines of the text when there are none)."""
+    exp = [ln for ln in sections.get("experience") or [] if len(ln.split()) >= 4]
+    if not exp:
+        exp = sorted((ln.strip() for ln in text.splitlines() if len(ln.split()) >= 6), key=len, reverse=True)
+    return exp[:limit]
+
+
+def parse_document(data: bytes, kind: str) -> dict[str, Any]:
+    text = extract_text(data, kind)
+    if not text.strip():
+        raise DecodeError("no text could be extracted (a scanned image? upload a text PDF or DOCX)")
+    return {"text": text, "sections": split_sections(text)}

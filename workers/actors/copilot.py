@@ -1,0 +1,48 @@
+"""Copilot actors. Suggestion jobs carry an actor-level callback (`copilot.handoff`), which Dramatiq's
+Callbacks middleware sends only after JobLifecycle has written the job's terminal row: the next
+suggestion job is therefore created after the previous one finished, never alongside it."""
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import Job
+from jobs import copilot
+from workers import dispatch, runtime
+from workers.actors import job_actor
+from workers.execution import run_job
+
+
+def submit(job_id: str, kind: str, request_id: str | None = None) -> None:
+    """Announce and send a job whose row is committed (a failed send is left to the sweeper)."""
+    runtime.get().events.emit(f"job:{job_id}", "queued", {"kind": kind})
+    dispatch.send(job_id, kind, request_id=request_id)
+
+
+@job_actor("copilot.suggest", queue="llm", on_success="copilot.handoff", on_failure="copilot.handoff")
+def copilot_suggest(job_id: str) -> dict:
+    return run_job(job_id, copilot.suggest)
+
+
+@job_actor("copilot.handoff", queue="llm")
+def copilot_handoff(message: dict, outcome: Any = None) -> None:
+    job_id = (message.get("kwargs") or {}).get("job_id")
+    rt = runtime.get()
+    with rt.db.session_scope() as s:
+        job = s.get(Job, job_id) if job_id else None
+        nxt = copilot.handoff(s, job.subject_id, job.id) if job is not None and job.subject_id else None
+        nxt_id = nxt.id if nxt else None
+    if nxt_id:
+        submit(nxt_id, copilot.SUGGEST_KIND)
+
+
+@job_actor("copilot.transcribe", queue="stt")
+def copilot_transcribe(job_id: str) -> dict:
+    out = run_job(job_id, copilot.transcribe_chunk)
+    if (out["result"] or {}).get("suggest_job_id"):  # its row was committed with the transcript
+        submit(out["result"]["suggest_job_id"], copilot.SUGGEST_KIND)
+    return out
+
+
+@job_actor("copilot.summarize", queue="llm")
+def copilot_summarize(job_id: str) -> dict:
+    return run_job(job_id, copilot.summarize)

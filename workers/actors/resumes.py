@@ -1,0 +1,54 @@
+"""Resume actors. Generation jobs call back `batches.item_done` once their row is terminal, which
+emits the batch's per-item event and, for the last item, its final `succeeded` event (status `completed`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+
+from core.models import Job, Resume
+from jobs import batches, resumes
+from workers import runtime
+from workers.actors import job_actor
+from workers.execution import run_job
+
+
+def _job_id(message: dict) -> str | None:
+    return (message.get("kwargs") or {}).get("job_id")
+
+
+@job_actor("resume.parse", queue="default", on_failure="resume.parse_failed")
+def resume_parse(job_id: str) -> dict:
+    return run_job(job_id, resumes.parse_resume)
+
+
+@job_actor("resume.parse_failed", queue="default")
+def resume_parse_failed(message: dict, outcome: Any = None) -> None:
+    """The parse job's writes rolled back with it: record the failure on the resume row."""
+    rt = runtime.get()
+    with rt.db.session_scope() as s:
+        job = s.get(Job, _job_id(message) or "")
+        if job is None or job.status != "failed":
+            return  # an attempt that will be retried
+        resume_id = (job.args or {}).get("resume_id")
+        s.execute(update(Resume).where(Resume.id == resume_id, Resume.status == "parsing")
+                  .values(status="failed", error=job.error).execution_options(synchronize_session=False))
+
+
+@job_actor("resume.generate", queue="llm", on_success="batches.item_done", on_failure="batches.item_done")
+def resume_generate(job_id: str) -> dict:
+    return run_job(job_id, resumes.generate)
+
+
+@job_actor("batches.item_done", queue="default")
+def batch_item_done(message: dict, outcome: Any = None) -> None:
+    rt = runtime.get()
+    with rt.db.session_scope() as s:
+        done = batches.item_finished(s, _job_id(message) or "")
+    if done is None:
+        return
+    stream, item, completed = done
+    rt.events.emit(stream, "item", item)
+    if completed is not None:
+        # `succeeded` is a terminal event type: batch SSE streams close after it.
+        rt.events.emit(stream, "succeeded", completed)
