@@ -20,7 +20,7 @@ def start_platform(settings: Settings):  # noqa: ANN201 - returns (app, worker, 
 
     migrations.upgrade(settings.database_url)
     rt = runtime.configure(settings)
-    worker = dramatiq.Worker(rt.broker, worker_threads=settings.worker_threads)
+    worker = dramatiq.Worker(rt.broker, worker_threads=settings.worker_threads, worker_timeout=settings.worker_poll_ms)
     worker.start()
 
     def send(entry) -> None:  # noqa: ANN001

@@ -87,6 +87,12 @@ class Settings:
     rate_limit_llm: str = "10/minute"
     rate_limit_copilot: str = "30/minute"
     rate_limits_enabled: bool = True
+    # per-route overrides, "PATH_PREFIX=N/period" (e.g. "/api/resume/generate=5/minute")
+    rate_limit_routes: tuple[str, ...] = ()
+    # plan quota overrides, "PLAN=SESSIONS/AUDIO_MINUTES" per month (e.g. "free=3/10"); see core/plans.py
+    plan_quotas: tuple[str, ...] = ()
+    scheduler_interval: float = 5.0
+    worker_metrics_port: int = 0
     sse_heartbeat_seconds: float = 15.0
     # speech
     stt_model: str | None = None
@@ -108,6 +114,7 @@ class Settings:
     job_max_backoff_ms: int = 60_000
     sweeper_stale_seconds: int = 120
     worker_threads: int = 4
+    worker_poll_ms: int = 100  # longest idle wait between broker polls: bounds pick-up latency
     heartbeat_timeout_ms: int = 60_000
     broker_maintenance_chance: int = 1000
     job_lease_seconds: int = 60
@@ -172,6 +179,10 @@ class Settings:
             rate_limit_llm=env.get("VOICEMOCK_RATE_LIMIT_LLM", "10/minute"),
             rate_limit_copilot=env.get("VOICEMOCK_RATE_LIMIT_COPILOT", "30/minute"),
             rate_limits_enabled=_bool(env.get("VOICEMOCK_RATE_LIMITS"), True),
+            rate_limit_routes=_list(env.get("VOICEMOCK_RATE_LIMIT_ROUTES")),
+            plan_quotas=_list(env.get("VOICEMOCK_PLAN_QUOTAS")),
+            scheduler_interval=_float(env, "VOICEMOCK_SCHEDULER_INTERVAL", 5.0),
+            worker_metrics_port=_int(env, "VOICEMOCK_WORKER_METRICS_PORT", 0),
             sse_heartbeat_seconds=_float(env, "VOICEMOCK_SSE_HEARTBEAT", 15.0),
             stt_model=env.get("VOICEMOCK_STT_MODEL") or None,
             stt_compute_type=env.get("VOICEMOCK_STT_COMPUTE_TYPE", "int8"),
@@ -189,6 +200,7 @@ class Settings:
             job_max_backoff_ms=_int(env, "VOICEMOCK_JOB_MAX_BACKOFF_MS", 60_000),
             sweeper_stale_seconds=_int(env, "VOICEMOCK_SWEEPER_STALE_SECONDS", 120),
             worker_threads=_int(env, "VOICEMOCK_WORKER_THREADS", 4),
+            worker_poll_ms=_int(env, "VOICEMOCK_WORKER_POLL_MS", 100),
             heartbeat_timeout_ms=_int(env, "VOICEMOCK_HEARTBEAT_TIMEOUT_MS", 60_000),
             broker_maintenance_chance=_int(env, "VOICEMOCK_BROKER_MAINTENANCE_CHANCE", 1000),
             job_lease_seconds=_int(env, "VOICEMOCK_JOB_LEASE_SECONDS", 60),

@@ -132,9 +132,15 @@ class EventLog:
         self.db = db
         self.bus = bus
 
-    def emit(self, stream: str, type: str, data: dict | None = None) -> Event:
-        data = data or {}
+    def emit(self, stream: str, type: str, data: dict | None = None,
+             also: Callable[[Session], object] | None = None) -> Event | None:
+        """Store and publish one event. `also(session)` runs first in the same transaction, so a
+        state change and the event announcing it commit together; when it returns False the state
+        change did not apply (e.g. the job had already finished) and no event is written."""
+        data = {} if data is None else data
         with self.db.session_scope() as s:
+            if also is not None and also(s) is False:
+                return None
             seq = next_seq(s, stream)
             created = utcnow()
             s.add(JobEvent(stream=stream, seq=seq, type=type, data=data, created_at=created))

@@ -30,3 +30,16 @@ def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int
 
 def send_job(job: Job) -> bool:
     return send(job.id, job.kind, request_id=job.request_id)
+
+
+def retry(job_id: str) -> tuple[Job, bool]:
+    """Re-drive a failed or cancelled job: re-queue its row (committed), emit `queued`, send the message.
+
+    Returns the job and whether the broker took the message (when it did not, the sweeper will).
+    Raises core.errors.NotFound / Conflict for an unknown job or one that is not failed/cancelled."""
+    rt = runtime.get()
+    with rt.db.session_scope() as s:
+        job = jobstore.retry(s, job_id)
+        s.expunge(job)
+    rt.events.emit(job.stream, "queued", {"kind": job.kind, "retry": True})
+    return job, send(job.id, job.kind, request_id=job.request_id)

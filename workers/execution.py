@@ -1,6 +1,7 @@
 """Run a job function inside an actor: build its context, own its transaction, shape its outcome."""
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Callable
 
@@ -14,16 +15,27 @@ from workers import runtime
 
 JobFn = Callable[..., Any]
 
+# The outcome travels from the actor to JobLifecycle in the same worker thread; returning it from
+# the actor would make Dramatiq warn about a discarded result on every job.
+_local = threading.local()
+
+
+def take_outcome() -> dict[str, Any]:
+    outcome = getattr(_local, "outcome", None) or {}
+    _local.outcome = None
+    return outcome
+
 
 def _reporter(rt: runtime.Runtime, job_id: str) -> Callable[[str, str, dict], None]:
     job_stream = f"job:{job_id}"
 
     def report(stream: str, type: str, data: dict) -> None:
+        also = None
         if stream == job_stream and type == "progress":
-            with rt.db.session_scope() as s:
+            def also(s):  # noqa: ANN001, ANN202 - the lease renewal rides in the event's transaction
                 jobstore.renew(s, job_id, rt.settings.job_lease_seconds, stage=data.get("stage"),
                                progress=data.get("pct"))
-        rt.events.emit(stream, type, data)
+        rt.events.emit(stream, type, data, also=also)
 
     return report
 
@@ -42,12 +54,13 @@ def _cancel_checker(rt: runtime.Runtime, job_id: str) -> Callable[[], bool]:
     return cancelled
 
 
-def run_job(job_id: str, fn: JobFn) -> dict[str, Any]:
-    """Call `fn(session, ctx, **job.args)` in one transaction; return what JobLifecycle records.
+def run_job(job_id: str, fn: JobFn) -> None:
+    """Call `fn(session, ctx, **job.args)` in one transaction; hand JobLifecycle what it records.
 
     Job functions report progress before they write: in embedded mode SQLite has one writer.
     """
     rt = runtime.get()
+    _local.outcome = None
     with rt.db.session_scope() as s:
         job = s.get(Job, job_id)
         if job is None:
@@ -59,4 +72,4 @@ def run_job(job_id: str, fn: JobFn) -> dict[str, Any]:
         result = fn(s, ctx, **(job.args or {}))
     for stream, type, data in ctx.deferred:
         rt.events.emit(stream, type, data)
-    return {"result": result, "artifact": ctx.artifact, "usage": ctx.usage or None}
+    _local.outcome = {"result": result, "artifact": ctx.artifact, "usage": ctx.usage or None}

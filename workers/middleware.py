@@ -83,24 +83,31 @@ class JobLifecycle(dramatiq.Middleware):
         from workers import runtime
 
         rt = runtime.get()
+        claimed: dict[str, Any] = {}
+
+        def claim(s: Any) -> bool:
+            job = jobstore.claim(s, job_id, rt.settings.job_lease_seconds)
+            if job is None:
+                claimed["cancelled"] = _cancel_if_requested(s, job_id)
+                return False
+            claimed.update(attempt=job.attempts, kind=job.kind, request_id=job.request_id)
+            started.update(attempt=job.attempts, kind=job.kind)  # filled before the event is written
+            return True
+
+        started: dict[str, Any] = {}
         try:
-            with rt.db.session_scope() as s:
-                job = jobstore.claim(s, job_id, rt.settings.job_lease_seconds)
-                if job is None:
-                    cancelled = _cancel_if_requested(s, job_id)
-                attempt = job.attempts if job else 0
+            rt.events.emit(f"job:{job_id}", "started", started, also=claim)
         except (OperationalError, DBAPIError) as exc:
             # The database is down: drop this delivery; the row is still queued and the sweeper
             # re-sends it once the database is back.
             log.warning("cannot claim %s (%s); leaving it to the sweeper", job_id, exc.__class__.__name__)
             raise SkipMessage("database unavailable") from exc
-        if job is None:
-            if cancelled:
+        if "attempt" not in claimed:
+            if claimed.get("cancelled"):
                 rt.events.emit(f"job:{job_id}", "cancelled", {})
             raise SkipMessage(f"job {job_id} is finished or held by a live worker")
         message.options["job_started_at"] = time.monotonic()
-        structlog.contextvars.bind_contextvars(request_id=job.request_id)
-        rt.events.emit(f"job:{job_id}", "started", {"attempt": attempt, "kind": job.kind})
+        structlog.contextvars.bind_contextvars(request_id=claimed["request_id"])
 
     def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message, *,
                               result: Any = None, exception: BaseException | None = None) -> None:
@@ -113,39 +120,36 @@ class JobLifecycle(dramatiq.Middleware):
         stream = f"job:{job_id}"
         kind = message.actor_name
         elapsed = time.monotonic() - message.options.get("job_started_at", time.monotonic())
+        from workers.execution import take_outcome
+
+        outcome = take_outcome()
         if exception is None:
-            outcome = result or {}
             artifact = outcome.get("artifact") or {}
-            with rt.db.session_scope() as s:
-                done = jobstore.finish(s, job_id, "succeeded", progress=1.0, stage="done", error=None,
-                                       result=outcome.get("result"), usage=outcome.get("usage") or None,
-                                       artifact_key=artifact.get("key"), artifact_name=artifact.get("name"),
-                                       artifact_type=artifact.get("type"))
-            if done:
-                rt.events.emit(stream, "succeeded", {"result": outcome.get("result")})
+            _finish(rt, job_id, "succeeded", {"result": outcome.get("result")}, progress=1.0, stage="done",
+                    error=None, result=outcome.get("result"), usage=outcome.get("usage") or None,
+                    artifact_key=artifact.get("key"), artifact_name=artifact.get("name"),
+                    artifact_type=artifact.get("type"))
             metrics.observe_job(kind, "succeeded", elapsed)
             return
         if isinstance(exception, JobCancelled):
-            with rt.db.session_scope() as s:
-                done = jobstore.finish(s, job_id, "cancelled", stage="cancelled")
-            if done:
-                rt.events.emit(stream, "cancelled", {})
+            _finish(rt, job_id, "cancelled", {}, stage="cancelled")
             metrics.observe_job(kind, "cancelled", elapsed)
             return
         error = _error_of(exception)
         if message.failed:
-            with rt.db.session_scope() as s:
-                done = jobstore.finish(s, job_id, "failed", stage=error["stage"], error=error)
-            if done:
-                rt.events.emit(stream, "failed", {"error": error, "stage": error["stage"]})
+            _finish(rt, job_id, "failed", {"error": error, "stage": error["stage"]}, stage=error["stage"], error=error)
             metrics.observe_job(kind, "failed", elapsed)
             log.warning("job %s failed at %s: %s", job_id, error["stage"], error["message"])
         else:
-            with rt.db.session_scope() as s:
-                jobstore.requeue(s, job_id, stage="retrying", error=error)
             rt.events.emit(stream, "progress", {"stage": "retrying", "pct": 0.0, "error": error,
-                                                "attempt": message.options.get("retries", 0)})
+                                                "attempt": message.options.get("retries", 0)},
+                           also=lambda s: jobstore.requeue(s, job_id, stage="retrying", error=error))
             metrics.JOB_RETRIES.labels(kind=kind).inc()
+
+
+def _finish(rt: Any, job_id: str, status: str, event: dict, **values: Any) -> None:
+    """Move the job to a terminal status and announce it, in one transaction (or not at all)."""
+    rt.events.emit(f"job:{job_id}", status, event, also=lambda s: jobstore.finish(s, job_id, status, **values))
 
 
 def _cancel_if_requested(session: Any, job_id: str) -> bool:

@@ -6,5 +6,5 @@ from workers.execution import run_job
 
 
 @job_actor("ops.canary", queue="default")
-def ops_canary(job_id: str) -> dict:
+def ops_canary(job_id: str) -> None:
     return run_job(job_id, canary.run_canary)
