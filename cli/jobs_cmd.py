@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from core.config import Settings
 from core.models import Job
@@ -41,20 +41,14 @@ def failed(limit: int, kind: str | None) -> None:
 @click.argument("job_id")
 def retry(job_id: str) -> None:
     """Put a failed or cancelled job back on its queue."""
+    from core.errors import VoiceMockError
     from workers import dispatch, runtime
 
-    settings = Settings.from_env()
-    rt = runtime.configure(settings)
-    with rt.db.session_scope() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise click.ClickException(f"no job {job_id}")
-        if job.status not in ("failed", "cancelled"):
-            raise click.ClickException(f"job {job_id} is {job.status}; only failed or cancelled jobs are retried")
-        s.execute(update(Job).where(Job.id == job_id).values(status="queued", stage="retry", error=None,
-                                                            finished_at=None, cancel_requested=False))
-        kind, request_id = job.kind, job.request_id
-    rt.events.emit(f"job:{job_id}", "queued", {"kind": kind, "retry": True})
-    if not dispatch.send(job_id, kind, request_id=request_id):
+    runtime.configure(Settings.from_env())
+    try:
+        _job, sent = dispatch.retry(job_id)
+    except VoiceMockError as exc:
+        raise click.ClickException(exc.message) from exc
+    if not sent:
         raise click.ClickException("the broker is unreachable; the sweeper will send the job when it is back")
     click.echo(f"re-queued {job_id}")

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.errors import Conflict, NotFound
 from core.models import Job
 from core.models.jobs import TERMINAL
 
@@ -69,3 +70,23 @@ def stale(session: Session, older_than_seconds: int, limit: int = 500) -> list[J
         (Job.status == "running") & (Job.lease_until < now),
     )).order_by(Job.created_at).limit(limit))
     return list(session.execute(q).scalars())
+
+
+RETRYABLE = ("failed", "cancelled")
+
+
+def retry(session: Session, job_id: str) -> Job:
+    """failed/cancelled → queued, for an operator re-driving a dead letter (CLI and /api/ops share this).
+
+    One conditional UPDATE: two operators pressing retry at once re-queue the job once. The caller
+    commits, then emits `queued` and sends the message (workers.dispatch.retry does all three)."""
+    stmt = (update(Job).where(Job.id == job_id, Job.status.in_(RETRYABLE))
+            .values(status="queued", stage="retry", error=None, finished_at=None, lease_until=None,
+                    cancel_requested=False, progress=0.0, enqueued_at=None)
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount != 1:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}", stage="retry")
+        raise Conflict(f"job {job_id} is {job.status}; only failed or cancelled jobs are retried", stage="retry")
+    return session.get(Job, job_id, populate_existing=True)

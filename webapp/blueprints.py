@@ -5,7 +5,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from webapp import auth_api, health, jobs_api, ops_api, practice
+    from webapp import auth_api, health, jobs_api, ops_api, page, practice
+    from webapp import interviews, llm_api, progress, summaries
 
-    for module in (health, auth_api, practice, jobs_api, ops_api):
+    for module in (health, auth_api, practice, jobs_api, ops_api, page, interviews, llm_api, progress, summaries):
         app.register_blueprint(module.bp)
