@@ -343,8 +343,26 @@ def _serve(port: int) -> None:
     server.serve_forever()
 
 
+def _sweep() -> None:
+    from core.config import Settings
+    from workers import runtime
+    from workers.actors import maintenance
+
+    runtime.configure(Settings.from_env())
+    print(maintenance.sweep(), flush=True)
+
+
+def sweep(env: Mapping[str, str]) -> int:
+    """Run the sweeper once, in its own process, as the scheduler's message would: jobs re-sent."""
+    out = subprocess.run([sys.executable, "-m", "tests.support.procs", "sweep"], env=dict(env), cwd=ROOT,
+                         check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "serve":
         _serve(int(sys.argv[2]))
+    elif sys.argv[1:] == ["sweep"]:
+        _sweep()
     else:
-        sys.exit("usage: python -m tests.support.procs serve PORT")
+        sys.exit("usage: python -m tests.support.procs serve PORT | sweep")
