@@ -46,6 +46,27 @@ def summarize_session(session: Session, ctx: JobContext, interview_id: str) -> d
     turns = list(session.execute(select(Turn).where(Turn.interview_id == interview_id)
                                  .order_by(Turn.created_at)).scalars())
     summary = {"session_id": interview_id, **aggregate(turns)}
+    summary.update(_narrative(session, ctx, interview, turns, summary))
     interview.summary = summary
     ctx.after_commit(interview.stream, "summary", summary)
     return summary
+
+
+def _narrative(session: Session, ctx: JobContext, interview: Interview, turns: list[Turn],
+               summary: dict[str, Any]) -> dict[str, Any]:
+    """Strengths, weaknesses and recommendations from the user's LLM engine (local: the rules above)."""
+    from jobs import interviews, reports
+    from jobs.llm import llm_for_user
+
+    llm = llm_for_user(session, ctx, interview.user_id)
+    local = reports.Narrative(strengths=summary["strengths"], weaknesses=summary["weaknesses"],
+                              recommendations=summary["recommendations"])
+    if llm.name == "local" or not summary["answered"]:
+        return {"provider": "local"}
+    story = llm.structured("summary", [{"role": "user", "content": (
+        "Summarise this practice interview for the candidate: strengths, weaknesses and concrete "
+        f"recommendations (short sentences).\nScores per dimension: {summary['dimensions']}\n"
+        f"Delivery figures: {summary['delivery']}\n"
+        f"Transcript:\n{interviews.as_chat(interviews.transcript(session, interview))}")}],
+        reports.Narrative, local=lambda: local)
+    return {**story.model_dump(), "provider": llm.name}

@@ -26,7 +26,7 @@ from jobs.llm.local import LocalLLM
 
 PROVIDERS = ("local", "openai")
 
-__all__ = ["LLM", "LLMConfig", "Message", "PROVIDERS", "get_llm", "resolve_config", "openai_available"]
+__all__ = ["LLM", "LLMConfig", "Message", "PROVIDERS", "get_llm", "llm_for_user", "resolve_config", "openai_available"]
 
 
 def openai_available(settings: Settings) -> bool:
@@ -56,3 +56,11 @@ def get_llm(settings: Settings, user_settings: Mapping[str, Any] | None = None, 
 
         return OpenAILLM(settings, config, ctx, tracked_skill_id=tracked_skill_id)
     return LocalLLM(config, ctx)
+
+
+def llm_for_user(session: Any, ctx: JobContext, user_id: str | None = None) -> LLM:
+    """The engine a job uses: the job's user's `llm_settings` over the installation's defaults."""
+    from core.models import User
+
+    user = session.get(User, user_id or ctx.user_id) if (user_id or ctx.user_id) else None
+    return get_llm(ctx.settings, user.llm_settings if user is not None else None, ctx)
