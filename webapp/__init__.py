@@ -23,5 +23,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     request_ids.init_app(app)
     cors.init_app(app, settings.cors_origins)
     errors.init_app(app)
+    from webapp import idempotency, metrics, openapi, ratelimit, tracking  # issue 5: trust and operations
+
+    ratelimit.init_app(app, settings)  # before idempotency: a replay counts against the limit too
+    tracking.init_app(app)
+    idempotency.init_app(app)
+    metrics.init_app(app)
+    openapi.init_app(app)
     blueprints.register(app)
     return app

@@ -10,3 +10,7 @@ def register(app: Flask) -> None:
 
     for module in (health, auth_api, practice, jobs_api, ops_api, page, interviews, llm_api, progress, summaries):
         app.register_blueprint(module.bp)
+    from webapp import analytics, billing, retention_api  # issue 5: billing, retention, analytics
+
+    for module in (billing, retention_api, analytics):
+        app.register_blueprint(module.bp)

@@ -12,10 +12,11 @@ from core import tokens
 from core.clock import utcnow
 from core.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from core.ids import new_id
-from core.models import Interview, Question, Turn
+from core.models import Interview, Question, Turn, User
 from jobs import practice, question_bank
 from jobs.stt import probe_audio
 from webapp.auth import authenticate, current_user, login_required, stream_url
+from webapp.billing import enforce_quota, meter
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
 from webapp.sse import stream_response
@@ -48,8 +49,10 @@ def start() -> Response:
     _check_choice("focus_area", body.focus_area, question_bank.list_types())
     user = current_user()
     session = db()
+    enforce_quota(user.id, user.plan, "session", 1)
     interview, first = practice.start_session(session, user.id, job_type=body.job_type, focus_area=body.focus_area,
                                               difficulty=body.difficulty, question_count=body.question_count)
+    meter(user.id, "session", 1, subject_id=interview.id)
     session.commit()
     return ok({
         "session_id": interview.id,
@@ -109,11 +112,14 @@ def post_turn() -> Response:
         info = probe_audio(str(storage.path(key)))
         if info.duration > settings().max_audio_seconds:
             raise PayloadTooLarge(f"audio is {info.duration:.0f} s; the limit is {settings().max_audio_seconds:.0f} s")
+        owner = session.get(User, interview.user_id)
+        enforce_quota(interview.user_id, owner.plan if owner else None, "audio_seconds", info.duration)
     except Exception:
         storage.delete(key)  # nothing half-written stays behind
         raise
     job = new_job("practice.turn", user_id=interview.user_id, args={"turn_id": turn_id}, subject_id=interview.id)
     session.flush()
+    meter(interview.user_id, "audio_seconds", info.duration, job_id=job.id, subject_id=interview.id)
     session.add(Turn(id=turn_id, interview_id=interview.id, question_id=question.id, job_id=job.id, audio_key=key,
                      audio_format=info.codec, audio_seconds=info.duration, status="queued"))
     session.commit()

@@ -12,7 +12,8 @@ from typing import Any, Callable
 import dramatiq
 
 _MODULES = ("workers.actors.practice", "workers.actors.maintenance", "workers.actors.ops",
-            "workers.actors.copilot", "workers.actors.resumes", "workers.actors.interviews")
+            "workers.actors.copilot", "workers.actors.resumes", "workers.actors.interviews",
+            "workers.actors.billing", "workers.actors.retention")
 
 
 @dataclass

@@ -1,0 +1,54 @@
+"""Operator analytics: billing reconciliation."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response
+from pydantic import Field
+
+from core.clock import utcnow
+from core.errors import ValidationFailed
+from core.plans import month_start, next_month
+from jobs.reconciliation import reconcile
+from webapp.auth import admin_required
+from webapp.envelope import ok
+from webapp.openapi import document
+from webapp.state import db, settings
+from webapp.validation import Strict, query
+
+bp = Blueprint("analytics", __name__, url_prefix="/api/analytics")
+
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"
+
+
+class ReconciliationQuery(Strict):
+    model_config = {**Strict.model_config, "populate_by_name": True}
+
+    from_: str | None = Field(default=None, alias="from", pattern=_MONTH,
+                              description="first month (YYYY-MM or YYYY-MM-DD), default: this month")
+    to: str | None = Field(default=None, pattern=_MONTH, description="last month, inclusive (default: from)")
+
+
+def _month(text: str, path: str) -> datetime:
+    try:
+        return month_start(datetime.strptime(text[:7], "%Y-%m"))
+    except ValueError as exc:
+        raise ValidationFailed([{"path": path, "message": "must be YYYY-MM"}]) from exc
+
+
+@bp.get("/reconciliation")
+@document(query=ReconciliationQuery, summary="Usage ledger vs job records vs plan quotas, per month and plan",
+          tags=["analytics"], data={"type": "object"})
+@admin_required
+def reconciliation() -> Response:
+    q = query(ReconciliationQuery)
+    start = _month(q.from_, "from") if q.from_ else month_start(utcnow())
+    last = _month(q.to, "to") if q.to else start
+    if last < start:
+        raise ValidationFailed([{"path": "to", "message": "must not be before 'from'"}])
+    if (last.year - start.year) * 12 + last.month - start.month > 36:
+        raise ValidationFailed([{"path": "to", "message": "at most 36 months per report"}])
+    end = next_month(last)
+    report = reconcile(db(), settings(), start, end)
+    return ok({"from": start.date().isoformat(), "to": end.date().isoformat(), **report})
+
