@@ -93,12 +93,6 @@ class Settings:
     plan_quotas: tuple[str, ...] = ()
     scheduler_interval: float = 5.0
     worker_metrics_port: int = 0
-    # per-route overrides, "PATH_PREFIX=N/period" (e.g. "/api/resume/generate=5/minute")
-    rate_limit_routes: tuple[str, ...] = ()
-    # plan quota overrides, "PLAN=SESSIONS/AUDIO_MINUTES" per month (e.g. "free=3/10"); see core/plans.py
-    plan_quotas: tuple[str, ...] = ()
-    scheduler_interval: float = 5.0
-    worker_metrics_port: int = 0
     sse_heartbeat_seconds: float = 15.0
     # speech
     stt_model: str | None = None
@@ -185,10 +179,6 @@ class Settings:
             rate_limit_llm=env.get("VOICEMOCK_RATE_LIMIT_LLM", "10/minute"),
             rate_limit_copilot=env.get("VOICEMOCK_RATE_LIMIT_COPILOT", "30/minute"),
             rate_limits_enabled=_bool(env.get("VOICEMOCK_RATE_LIMITS"), True),
-            rate_limit_routes=_list(env.get("VOICEMOCK_RATE_LIMIT_ROUTES")),
-            plan_quotas=_list(env.get("VOICEMOCK_PLAN_QUOTAS")),
-            scheduler_interval=_float(env, "VOICEMOCK_SCHEDULER_INTERVAL", 5.0),
-            worker_metrics_port=_int(env, "VOICEMOCK_WORKER_METRICS_PORT", 0),
             rate_limit_routes=_list(env.get("VOICEMOCK_RATE_LIMIT_ROUTES")),
             plan_quotas=_list(env.get("VOICEMOCK_PLAN_QUOTAS")),
             scheduler_interval=_float(env, "VOICEMOCK_SCHEDULER_INTERVAL", 5.0),
