@@ -14,3 +14,7 @@ def register(app: Flask) -> None:
 
     for module in (billing, retention_api, analytics):
         app.register_blueprint(module.bp)
+    from webapp import batches, copilot, resumes  # issue 4: copilot, resumes, batches
+
+    for module in (copilot, resumes, batches):
+        app.register_blueprint(module.bp)

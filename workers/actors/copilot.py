@@ -19,8 +19,8 @@ def submit(job_id: str, kind: str, request_id: str | None = None) -> None:
 
 
 @job_actor("copilot.suggest", queue="llm", on_success="copilot.handoff", on_failure="copilot.handoff")
-def copilot_suggest(job_id: str) -> dict:
-    return run_job(job_id, copilot.suggest)
+def copilot_suggest(job_id: str) -> None:
+    run_job(job_id, copilot.suggest)
 
 
 @job_actor("copilot.handoff", queue="llm")
@@ -35,14 +35,22 @@ def copilot_handoff(message: dict, outcome: Any = None) -> None:
         submit(nxt_id, copilot.SUGGEST_KIND)
 
 
-@job_actor("copilot.transcribe", queue="stt")
-def copilot_transcribe(job_id: str) -> dict:
-    out = run_job(job_id, copilot.transcribe_chunk)
-    if (out["result"] or {}).get("suggest_job_id"):  # its row was committed with the transcript
-        submit(out["result"]["suggest_job_id"], copilot.SUGGEST_KIND)
-    return out
+@job_actor("copilot.transcribe", queue="stt", on_success="copilot.transcribed")
+def copilot_transcribe(job_id: str) -> None:
+    run_job(job_id, copilot.transcribe_chunk)
+
+
+@job_actor("copilot.transcribed", queue="llm")
+def copilot_transcribed(message: dict, outcome: Any = None) -> None:
+    """Send the suggestion job the transcription took the slot for (its row committed with the words)."""
+    rt = runtime.get()
+    with rt.db.Session() as s:
+        job = s.get(Job, (message.get("kwargs") or {}).get("job_id") or "")
+        nxt = (job.result or {}).get("suggest_job_id") if job is not None and job.status == "succeeded" else None
+    if nxt:
+        submit(nxt, copilot.SUGGEST_KIND)
 
 
 @job_actor("copilot.summarize", queue="llm")
-def copilot_summarize(job_id: str) -> dict:
-    return run_job(job_id, copilot.summarize)
+def copilot_summarize(job_id: str) -> None:
+    run_job(job_id, copilot.summarize)

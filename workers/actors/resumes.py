@@ -18,8 +18,8 @@ def _job_id(message: dict) -> str | None:
 
 
 @job_actor("resume.parse", queue="default", on_failure="resume.parse_failed")
-def resume_parse(job_id: str) -> dict:
-    return run_job(job_id, resumes.parse_resume)
+def resume_parse(job_id: str) -> None:
+    run_job(job_id, resumes.parse_resume)
 
 
 @job_actor("resume.parse_failed", queue="default")
@@ -36,8 +36,8 @@ def resume_parse_failed(message: dict, outcome: Any = None) -> None:
 
 
 @job_actor("resume.generate", queue="llm", on_success="batches.item_done", on_failure="batches.item_done")
-def resume_generate(job_id: str) -> dict:
-    return run_job(job_id, resumes.generate)
+def resume_generate(job_id: str) -> None:
+    run_job(job_id, resumes.generate)
 
 
 @job_actor("batches.item_done", queue="default")

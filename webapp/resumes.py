@@ -1,0 +1,195 @@
+"""Resumes: CRUD, uploads (PDF/DOCX, sniffed and capped, parsed in a job), generation jobs, history."""
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import Blueprint, Response, request
+from pydantic import Field
+from sqlalchemy import func, select
+
+from core.clock import iso, utcnow
+from core.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from core.ids import new_id
+from core.models import Resume, ResumeGeneration
+from jobs import resume_parse, resumes
+from webapp.auth import current_user, login_required
+from webapp.enqueue import job_links, new_job, submit
+from webapp.envelope import ok
+from webapp.state import db, settings, state
+from webapp.validation import Strict, json_body, query
+
+bp = Blueprint("resumes", __name__, url_prefix="/api/resume")
+
+GenType = Literal["bullet_rewrite", "tailor", "cover_letter"]
+
+
+class ResumeIn(Strict):
+    title: str = Field(default="Resume", min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=resumes.MAX_RESUME_CHARS)
+    sections: dict | None = None
+
+
+class ResumeUpdate(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    text: str | None = Field(default=None, min_length=1, max_length=resumes.MAX_RESUME_CHARS)
+    sections: dict | None = None
+
+
+class GenerateIn(Strict):
+    job_description: str = Field(min_length=1, max_length=resumes.MAX_JD_CHARS)
+    resume_id: str | None = Field(default=None, max_length=40)
+    resume_text: str | None = Field(default=None, max_length=resumes.MAX_RESUME_CHARS)
+    type: GenType = "tailor"
+
+
+class PageQuery(Strict):
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0)
+    type: GenType | None = None
+
+
+def resume_dict(r: Resume, *, full: bool = True) -> dict:
+    out = {"id": r.id, "title": r.title, "source": r.source, "status": r.status, "filename": r.filename,
+           "file_type": r.file_type, "file_size": r.file_size, "parse_job_id": r.parse_job_id, "error": r.error,
+           "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
+    if full:
+        out.update(text=r.text, sections=r.sections)
+    return out
+
+
+def generation_dict(g: ResumeGeneration) -> dict:
+    return {"id": g.id, "type": g.type, "resume_id": g.resume_id, "job_id": g.job_id, "batch_id": g.batch_id,
+            "job_description": g.job_description[:500], "output": g.output, "engine": g.engine,
+            "created_at": iso(g.created_at)}
+
+
+@bp.get("")
+@login_required
+def list_resumes() -> Response:
+    q = query(PageQuery)
+    session = db()
+    uid = current_user().id
+    total = session.execute(select(func.count()).select_from(Resume).where(Resume.user_id == uid)).scalar() or 0
+    rows = session.execute(select(Resume).where(Resume.user_id == uid)
+                           .order_by(Resume.created_at.desc(), Resume.id.desc()).offset(q.offset).limit(q.limit)).scalars()
+    return ok({"resumes": [resume_dict(r, full=False) for r in rows], "total": total})
+
+
+@bp.post("")
+@login_required
+def create() -> Response:
+    body = json_body(ResumeIn)
+    sections = body.sections if body.sections is not None else resume_parse.split_sections(body.text)
+    r = Resume(user_id=current_user().id, title=body.title, source="manual", status="ready", text=body.text,
+               sections=sections)
+    session = db()
+    session.add(r)
+    session.commit()
+    return ok(resume_dict(r), status=201)
+
+
+@bp.post("/upload")
+@login_required
+def upload() -> Response:
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        raise UnsupportedMediaType("send the resume as multipart/form-data with a 'file' part")
+    file = request.files.get("file")
+    if file is None:
+        raise ValidationFailed([{"path": "file", "message": "a 'file' part is required"}], stage="upload")
+    kind = resume_parse.file_kind(file.filename)
+    cap = settings().max_resume_bytes
+    data = file.read(cap + 1)
+    if len(data) > cap:
+        raise PayloadTooLarge(f"the resume is larger than {cap} bytes")
+    if not data:
+        raise ValidationFailed([{"path": "file", "message": "the file is empty"}], stage="upload")
+    resume_parse.sniff(data, kind)  # magic bytes, zip caps, pypdf can open it: 4xx now, not a failed job
+    session = db()
+    resume_id = new_id("res")
+    key = state().runtime.storage.save(f"resumes/{current_user().id}/{resume_id}.{kind}", data)
+    title = (request.form.get("title") or file.filename or "Resume")[:200]
+    job = new_job("resume.parse", user_id=current_user().id, args={"resume_id": resume_id}, subject_id=resume_id)
+    session.add(Resume(id=resume_id, user_id=current_user().id, title=title, source="upload", status="parsing",
+                       filename=(file.filename or "")[:255], file_type=kind, file_key=key, file_size=len(data),
+                       parse_job_id=job.id))
+    session.commit()
+    submit(job)
+    return ok({"resume_id": resume_id, "status": "parsing", "file_type": kind, **job_links(job)}, status=202)
+
+
+@bp.get("/history")
+@login_required
+def history() -> Response:
+    q = query(PageQuery)
+    session = db()
+    stmt = select(ResumeGeneration).where(ResumeGeneration.user_id == current_user().id)
+    if q.type:
+        stmt = stmt.where(ResumeGeneration.type == q.type)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0
+    rows = session.execute(stmt.order_by(ResumeGeneration.created_at.desc(), ResumeGeneration.id.desc())
+                           .offset(q.offset).limit(q.limit)).scalars()
+    items = [generation_dict(g) for g in rows]
+    nxt = q.offset + len(items)
+    return ok({"generations": items, "total": total, "next_offset": nxt if nxt < total else None})
+
+
+def check_resume_ready(resume_id: str, user_id: str) -> None:
+    r = resumes.owned_resume(db(), resume_id, user_id)
+    if r.status != "ready":
+        raise Conflict(f"resume {resume_id} is {r.status}; generate once it is ready", stage="resume")
+
+
+@bp.post("/generate")
+@login_required
+def generate() -> Response:
+    body = json_body(GenerateIn)
+    user = current_user()
+    if not body.resume_id and not (body.resume_text or "").strip():
+        raise ValidationFailed([{"path": "resume_id", "message": "give a resume_id or resume_text"}])
+    if body.resume_id:
+        check_resume_ready(body.resume_id, user.id)
+    args = {"job_description": body.job_description, "type": body.type, "resume_id": body.resume_id,
+            "resume_text": None if body.resume_id else body.resume_text}
+    job = new_job("resume.generate", user_id=user.id, args=args, subject_id=body.resume_id)
+    db().commit()
+    submit(job)
+    return ok({"type": body.type, "resume_id": body.resume_id, **job_links(job)}, status=202)
+
+
+@bp.get("/<resume_id>")
+@login_required
+def get_one(resume_id: str) -> Response:
+    return ok(resume_dict(resumes.owned_resume(db(), resume_id, current_user().id)))
+
+
+@bp.put("/<resume_id>")
+@login_required
+def update_one(resume_id: str) -> Response:
+    body = json_body(ResumeUpdate)
+    session = db()
+    r = resumes.owned_resume(session, resume_id, current_user().id)
+    if r.status == "parsing" and (body.text is not None or body.sections is not None):
+        raise Conflict("the resume is still being parsed", stage="resume")
+    if body.title is not None:
+        r.title = body.title
+    if body.text is not None:
+        r.text = body.text
+        r.sections = body.sections if body.sections is not None else resume_parse.split_sections(body.text)
+        r.status, r.error = "ready", None
+    elif body.sections is not None:
+        r.sections = body.sections
+    r.updated_at = utcnow()
+    session.commit()
+    return ok(resume_dict(r))
+
+
+@bp.delete("/<resume_id>")
+@login_required
+def delete_one(resume_id: str) -> Response:
+    session = db()
+    r = resumes.owned_resume(session, resume_id, current_user().id)
+    if r.file_key:
+        state().runtime.storage.delete(r.file_key)
+    session.delete(r)
+    session.commit()
+    return ok({"id": resume_id, "deleted": True})
