@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.orm import Session
+
 from core import jobstore
 from core.models import Job
 from workers import actors, runtime
@@ -38,8 +40,15 @@ def retry(job_id: str) -> tuple[Job, bool]:
     Returns the job and whether the broker took the message (when it did not, the sweeper will).
     Raises core.errors.NotFound / Conflict for an unknown job or one that is not failed/cancelled."""
     rt = runtime.get()
-    with rt.db.session_scope() as s:
+    requeued: list[Job] = []
+    data: dict = {"retry": True}
+
+    def requeue(s: Session) -> None:  # runs in the event's transaction: row and event commit together
         job = jobstore.retry(s, job_id)
+        data["kind"] = job.kind
         s.expunge(job)
-    rt.events.emit(job.stream, "queued", {"kind": job.kind, "retry": True})
+        requeued.append(job)
+
+    rt.events.emit(f"job:{job_id}", "queued", data, also=requeue)
+    job = requeued[0]
     return job, send(job.id, job.kind, request_id=job.request_id)

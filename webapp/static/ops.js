@@ -36,7 +36,7 @@ function jobRows(jobs, withRetry) {
   return jobs.map((j) => {
     const err = j.error ? `[${j.error.stage}] ${j.error.message}` : j.stage || "";
     const cells = [
-      el("td", { text: j.id }), el("td", { text: j.kind }), el("td", { text: j.user_email || j.user_id || "–" }),
+      el("td", { class: "id", text: j.id }), el("td", { text: j.kind }), el("td", { text: j.user_email || j.user_id || "–" }),
       el("td", { text: String(j.attempts) }), el("td", { class: "wrap", text: err }),
       el("td", { text: when(j.finished_at || j.started_at || j.created_at) }),
     ];

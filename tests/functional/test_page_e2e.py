@@ -1,0 +1,337 @@
+"""The practice page in headless Chromium against the embedded server (`voicemock dev`), with a fake
+microphone fed from a WAV file, through a proxy that drops the first live transcript stream.
+
+Screenshots go to test-output/. Skips without a browser on a laptop; fails when CI is set."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "test-output"
+CHROMIUM = os.environ.get("VOICEMOCK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+SECRET = "page-e2e-secret-" + "k" * 32
+ADMIN = "ops-admin@example.com"
+
+
+def _need_browser() -> None:
+    missing = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package"
+    if not CHROMIUM:
+        missing = "chromium"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} is required when CI is set", pytrace=False)
+        pytest.skip(f"{missing} is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CuttingProxy:
+    """A TCP proxy in front of the server that severs the first event stream right after it carried a
+    `partial` event, as a flaky network would; it records the headers of every request it forwards."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.requests: list[str] = []
+        self.cut_done = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream))
+            current = {"head": ""}
+            threading.Thread(target=self._pump_up, args=(client, upstream, current), daemon=True).start()
+            threading.Thread(target=self._pump_down, args=(upstream, client, current), daemon=True).start()
+
+    def _pump_up(self, src: socket.socket, dst: socket.socket, current: dict) -> None:
+        try:
+            while chunk := src.recv(65536):
+                if chunk[:8].split(b" ")[0] in (b"GET", b"POST", b"PUT", b"DELETE", b"OPTIONS"):
+                    current["head"] = chunk.split(b"\r\n\r\n")[0].decode("latin-1")
+                    self.requests.append(current["head"])
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            _close(src, dst)
+
+    def _pump_down(self, src: socket.socket, dst: socket.socket, current: dict) -> None:
+        try:
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+                head = current["head"]
+                if (not self.cut_done.is_set() and b"event: partial" in chunk
+                        and head.startswith("GET /api/jobs/") and "/events" in head.split("\r\n")[0]):
+                    self.cut_done.set()
+                    break
+        except OSError:
+            pass
+        finally:
+            _close(src, dst)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _close(*socks: socket.socket) -> None:
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _need_browser()
+    data_dir = tmp_path_factory.mktemp("embedded")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "BROKER_URL")}
+    env.update(VOICEMOCK_DATA_DIR=str(data_dir), VOICEMOCK_SECRET_KEY=SECRET, VOICEMOCK_ADMIN_EMAILS=ADMIN,
+               VOICEMOCK_LOG_LEVEL="WARNING")
+    exe = Path(sys.executable).with_name("voicemock")
+    log = open(data_dir / "server.log", "w")
+    proc = subprocess.Popen([str(exe), "dev", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"voicemock dev did not start: {(data_dir / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str, fixtures_dir: Path):  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={fixtures_dir / 'answer_star.wav'}",
+        ])
+        yield b
+        b.close()
+
+
+def _page(browser, base: str, width: int = 1100, height: int = 900):  # noqa: ANN001, ANN202
+    ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True, base_url=base)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.js_errors = errors
+    return page
+
+
+def _answer_by_microphone(page, seconds: float) -> None:  # noqa: ANN001
+    page.get_by_role("button", name="Start recording").click()
+    page.wait_for_selector("body[data-phase=recording]")
+    page.wait_for_timeout(seconds * 1000)  # the fake microphone plays the WAV for this long
+    page.get_by_role("button", name="Stop and submit").click()
+    page.wait_for_selector("body[data-phase=result]", timeout=45_000)
+
+
+def _route_exists(base: str, method: str, path: str) -> bool:
+    # Unknown routes answer 404 with stage "routing"; a route that exists answers 401 without a token.
+    r = requests.request(method, base + path, timeout=5)
+    return not (r.status_code == 404 and r.json().get("stage") == "routing")
+
+
+def test_a_whole_voice_session_in_the_browser(server: str, browser) -> None:  # noqa: ANN001
+    proxy = CuttingProxy(int(server.rsplit(":", 1)[1]))
+    page = _page(browser, f"http://127.0.0.1:{proxy.port}")
+    try:
+        page.goto("/")
+        page.get_by_role("button", name="Continue as guest").click()
+        page.wait_for_selector("body[data-phase=setup]")
+        page.get_by_label("Role").select_option("software_engineer")
+        page.get_by_label("Focus area").select_option("behavioral")
+        page.get_by_label("Difficulty").select_option("medium")
+        page.get_by_label("Number of questions").fill("2")
+        page.screenshot(path=str(OUT / "page-setup.png"), full_page=True)
+        page.get_by_role("button", name="Start session").click()
+        page.wait_for_selector("body[data-phase=question]")
+        first_question = page.locator("#question-h").inner_text()
+        assert first_question and "Question 1 of 2" in page.locator("#question-meta").inner_text()
+
+        # Turn 1: the live stream is cut after its first transcript segment; the page reconnects.
+        _answer_by_microphone(page, 10)
+        assert proxy.cut_done.is_set(), "the proxy never saw a partial event to cut after"
+        reconnects = [h for h in proxy.requests if h.startswith("GET /api/jobs/") and "last-event-id:" in h.lower()]
+        assert reconnects, "EventSource reconnected with Last-Event-ID"
+        transcript = page.locator("#transcript").inner_text().lower()
+        assert "latency" in transcript or "milliseconds" in transcript, transcript
+        segment_ids = page.locator("#transcript p.segment").evaluate_all("ps => ps.map(p => p.dataset.segment)")
+        assert len(segment_ids) == len(set(segment_ids)), f"duplicate segments after the replay: {segment_ids}"
+        assert page.locator("#transcript mark.filler").count() >= 1, "fillers are highlighted"
+        figures = page.locator("#figures").inner_text()
+        assert "words per minute" in figures and "Filler words" in figures
+        assert "110–180 band" in page.locator("#pace-desc").inner_text()
+        assert page.locator("#pauses svg").count() == 1
+        scores = page.locator("#scores").inner_text()
+        for dim in ("Overall", "Content", "Structure", "Delivery"):
+            assert dim in scores
+        assert "/100" in scores
+        page.screenshot(path=str(OUT / "page-result.png"), full_page=True)
+
+        # Turn 2, the last one: no next question, the page offers the report.
+        page.get_by_role("button", name="Next question").click()
+        page.wait_for_selector("body[data-phase=question]")
+        assert page.locator("#question-h").inner_text() != first_question
+        _answer_by_microphone(page, 5)
+        assert page.locator("#next").is_hidden()
+
+        page.get_by_role("button", name="End session").click()
+        page.wait_for_selector("body[data-phase=report]", timeout=30_000)
+        report = page.locator("#report-body").inner_text()
+        assert "Overall score" in report and "2 answer(s) scored" in report
+        page.screenshot(path=str(OUT / "page-report.png"), full_page=True)
+
+        if _route_exists(server, "POST", "/api/interviews/x/export"):
+            with page.expect_download(timeout=30_000) as dl:
+                page.get_by_role("button", name="Download PDF").click()
+            path = dl.value.path()
+            assert dl.value.suggested_filename.endswith(".pdf")
+            assert Path(path).read_bytes()[:5] == b"%PDF-"
+        else:
+            page.get_by_role("button", name="Download PDF").click()
+            page.wait_for_function("document.getElementById('pdf-status').textContent.includes('not available')")
+        assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+        assert not page.js_errors, page.js_errors
+    finally:
+        page.context.close()
+        proxy.close()
+
+
+def _unlabelled_controls(page) -> list[str]:  # noqa: ANN001
+    return page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
+        .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
+                     && !c.getAttribute('aria-labelledby') && !(c.tagName === 'BUTTON' && c.textContent.trim()))
+        .map(c => c.outerHTML.slice(0, 80))""")
+
+
+def _tab_stops(page, presses: int = 25) -> list[str]:  # noqa: ANN001
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    stops = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+    return stops
+
+
+def test_the_page_is_labelled_keyboard_usable_and_fits_a_phone(server: str, browser, fixtures_dir: Path) -> None:  # noqa: ANN001
+    page = _page(browser, server, width=375, height=800)
+    try:
+        page.goto("/")
+        page.wait_for_selector("body[data-phase=signin]")
+        assert _unlabelled_controls(page) == []
+        assert page.locator("[aria-live=polite]").count() >= 1
+        stops = _tab_stops(page)
+        assert {"token", "token-signin", "guest"} <= set(stops), stops
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=str(OUT / "phone-signin.png"), full_page=True)
+
+        # Keyboard only: focus the guest button and press Enter, then start a session from the keyboard.
+        page.focus("#guest")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("body[data-phase=setup]")
+        stops = _tab_stops(page)
+        assert {"role", "focus", "difficulty", "count", "start"} <= set(stops), stops
+        page.focus("#start")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("body[data-phase=question]")
+        assert {"record", "end-now"} <= set(_tab_stops(page, 40))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+        # A file that is not audio: the error is shown in words, with the stage.
+        page.locator("#answer-card details summary").click()
+        page.set_input_files("#file", str(fixtures_dir / "not_audio.wav"))
+        page.get_by_role("button", name="Upload file").click()
+        page.wait_for_selector("#error:not([hidden])")
+        error = page.locator("#error").inner_text()
+        assert "stage" in error and len(error) > 30, error
+
+        page.set_input_files("#file", str(fixtures_dir / "answer_short.wav"))
+        page.get_by_role("button", name="Upload file").click()
+        page.wait_for_selector("body[data-phase=result]", timeout=45_000)
+        assert page.locator("#error").is_hidden()
+        assert _unlabelled_controls(page) == []
+        assert {"next", "end"} <= set(_tab_stops(page, 60))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=str(OUT / "phone-result.png"), full_page=True)
+        assert not page.js_errors, page.js_errors
+    finally:
+        page.context.close()
+
+
+def test_operators_see_queues_and_retry_failed_jobs(server: str, browser) -> None:  # noqa: ANN001
+    from core.config import Settings
+    from core.tokens import mint_access_token
+
+    token = mint_access_token(Settings.from_env(env={"VOICEMOCK_SECRET_KEY": SECRET}), ADMIN, email=ADMIN)
+    headers = {"Authorization": f"Bearer {token}"}
+    job = requests.post(server + "/api/ops/canary", json={"bad_input": True}, headers=headers, timeout=10).json()["data"]
+    deadline = time.monotonic() + 20
+    while requests.get(server + job["status_url"], headers=headers, timeout=5).json()["data"]["status"] != "failed":
+        assert time.monotonic() < deadline, "the canary did not fail"
+        time.sleep(0.2)
+
+    page = _page(browser, server)
+    try:
+        page.goto("/ops")
+        page.get_by_label("Administrator access token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector("body[data-phase=ops]")
+        page.wait_for_selector(f"tr[data-job='{job['job_id']}']")
+        assert "stub" in page.locator("#queues").inner_text()
+        assert "None yet" in page.locator("#receipts").inner_text() or page.locator("#receipts table").count()
+        assert _unlabelled_controls(page) == []
+        page.screenshot(path=str(OUT / "ops.png"), full_page=True)
+        page.get_by_role("button", name=f"Retry job {job['job_id']}").click()
+        page.wait_for_function("document.getElementById('status').textContent.includes('re-queued')")
+        assert page.locator("#error").is_hidden()
+        assert not page.js_errors, page.js_errors
+    finally:
+        page.context.close()
