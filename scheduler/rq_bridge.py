@@ -1,0 +1,149 @@
+"""rq-scheduler as the clock, Dramatiq as the transport.
+
+rq-scheduler keeps each entry of `SCHEDULE` as a cron job in a Redis sorted set and, under its lock,
+hands due ones to its queue class. `DramatiqQueue` is that queue class: instead of pushing onto an RQ
+list (which would need an RQ worker), it sends a message to the entry's Dramatiq actor. The scheduler
+process therefore runs no job code.
+
+Exactly once per tick: rq-scheduler's lock keeps two schedulers from moving the same due job at the
+same moment; on top of that each (entry, tick) is claimed with `SET NX` before sending, so a scheduler
+that stalls past the lock's expiry cannot send a tick another scheduler already sent.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from typing import Any, Callable
+
+from rq import Queue
+from rq_scheduler import Scheduler
+
+from scheduler.schedule import SCHEDULE, Entry
+
+log = logging.getLogger("voicemock.scheduler")
+
+SENT_TTL_SECONDS = 7 * 24 * 3600
+LOG_LENGTH = 1000
+
+
+def default_sender(entry_name: str, actor: str) -> str:
+    from workers import actors
+
+    message = actors.ACTORS[actor].send()
+    return message.message_id
+
+
+class DramatiqQueue(Queue):
+    """The queue rq-scheduler moves due jobs to: it sends a Dramatiq message and stores nothing."""
+
+    sender: Callable[[str, str], str] = staticmethod(default_sender)
+
+    def enqueue_job(self, job: Any, pipeline: Any = None, at_front: bool = False, unique: bool = False) -> Any:
+        meta = job.meta or {}
+        entry, actor, prefix = meta.get("voicemock_entry"), meta.get("voicemock_actor"), meta.get("voicemock_prefix")
+        if not entry or not actor:
+            log.warning("scheduled job %s is not a VoiceMock entry; ignored", job.id)
+            return job
+        # The job's score in the schedule set is the tick it is due for; rq-scheduler moves it on
+        # only after this returns.
+        score = self.connection.zscore(meta["voicemock_zset"], job.id)
+        tick = int(score) if score is not None else int(time.time())
+        claim = f"{prefix}:schedule:sent:{entry}:{tick}"
+        if not self.connection.set(claim, f"{socket.gethostname()}:{os.getpid()}", nx=True, ex=SENT_TTL_SECONDS):
+            log.info("scheduled %s for tick %d was already sent", entry, tick)
+            return job
+        message_id = type(self).sender(entry, actor)
+        record = json.dumps({"entry": entry, "actor": actor, "tick": tick, "message_id": message_id,
+                             "sent_at": time.time(), "by": f"{socket.gethostname()}:{os.getpid()}"})
+        pipe = self.connection.pipeline()
+        pipe.lpush(f"{prefix}:schedule:log", record)
+        pipe.ltrim(f"{prefix}:schedule:log", 0, LOG_LENGTH - 1)
+        pipe.execute()
+        log.info("sent scheduled %s to %s (tick %d, message %s)", entry, actor, tick, message_id)
+        return job
+
+
+class VoiceMockScheduler(Scheduler):
+    """rq-scheduler with its keys under our Redis prefix and the schedule table synced in."""
+
+    def __init__(self, connection: Any, prefix: str, *, interval: float = 5.0,
+                 schedule: tuple[Entry, ...] = SCHEDULE, name: str | None = None) -> None:
+        super().__init__(queue_name=f"{prefix}-schedule", connection=connection, interval=interval,
+                         queue_class=DramatiqQueue, name=name)
+        self.prefix = prefix
+        self.schedule = schedule
+        self.redis_scheduler_namespace_prefix = f"{prefix}:rq:scheduler_instance:"
+        self.scheduler_key = f"{prefix}:rq:scheduler"
+        self.scheduler_lock_key = f"{prefix}:rq:scheduler_lock"
+        self.scheduled_jobs_key = f"{prefix}:rq:scheduler:scheduled_jobs"
+
+    def job_id(self, entry: Entry) -> str:
+        return f"{self.prefix}-schedule-{entry.name}"
+
+    def sync(self) -> None:
+        """Make the Redis schedule match the table: add new entries, re-add changed ones, drop removed
+        ones. Safe to run from several schedulers at once (same ids, same values)."""
+        wanted = {self.job_id(e): e for e in self.schedule}
+        for job in self.get_jobs():
+            if not job.id.startswith(f"{self.prefix}-schedule-"):
+                continue
+            entry = wanted.get(job.id)
+            meta = job.meta or {}
+            if entry is not None and meta.get("cron_string") == entry.cron and meta.get("voicemock_actor") == entry.actor:
+                wanted.pop(job.id)  # already scheduled as the table says
+            else:
+                self.cancel(job)
+        for job_id, entry in wanted.items():
+            self.cron(entry.cron, func="scheduler.rq_bridge.never_runs", id=job_id,
+                      queue_name=f"{self.prefix}-schedule", description=entry.description,
+                      meta={"voicemock_entry": entry.name, "voicemock_actor": entry.actor,
+                            "voicemock_prefix": self.prefix, "voicemock_zset": self.scheduled_jobs_key})
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            super()._install_signal_handlers()
+
+    def run_until(self, stop: threading.Event) -> None:
+        """rq-scheduler's run loop, stoppable from another thread (tests, embedded use)."""
+        self.register_birth()
+        try:
+            while not stop.is_set():
+                self.heartbeat()
+                started = time.time()
+                if self.acquire_lock():
+                    try:
+                        self.enqueue_jobs()
+                    finally:
+                        self.remove_lock()
+                stop.wait(max(0.0, self._interval - (time.time() - started)))
+        finally:
+            self.remove_lock()
+            self.register_death()
+
+    def sent_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.connection.lrange(f"{self.prefix}:schedule:log", 0, limit - 1)]
+
+
+def never_runs() -> None:
+    """The callable rq-scheduler records for each entry. DramatiqQueue sends a message instead, so this
+    only runs if someone points an RQ worker at the schedule queue, and then it does nothing."""
+    log.warning("an RQ worker picked up a VoiceMock schedule entry; the scheduler sends Dramatiq messages instead")
+
+
+def serve(redis_url: str, prefix: str, interval: float) -> None:
+    """`voicemock scheduler`: sync the table, then loop until SIGTERM/SIGINT."""
+    import redis
+
+    connection = redis.Redis.from_url(redis_url)
+    scheduler = VoiceMockScheduler(connection, prefix, interval=interval)
+    scheduler.sync()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("scheduler %s: %d entries, checking every %.1f s", scheduler.name, len(SCHEDULE), interval)
+    scheduler.run_until(stop)
