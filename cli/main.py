@@ -131,5 +131,9 @@ from cli import jobs_cmd  # noqa: E402 - registers `voicemock jobs`
 
 main.add_command(jobs_cmd.jobs)
 
+from cli import scheduler_cmd  # noqa: E402 - registers `voicemock scheduler`
+
+main.add_command(scheduler_cmd.scheduler)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

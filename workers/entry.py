@@ -20,3 +20,20 @@ if os.environ.get("VOICEMOCK_PRELOAD_STT", "1") == "1":
         get_stt(settings.stt_model, settings.stt_compute_type, settings.stt_cpu_threads)
 
     threading.Thread(target=_preload, name="stt-preload", daemon=True).start()
+
+# Operations (issue 5): workers stamp a liveness set for `/metrics`, and expose their own job metrics
+# (durations, retries, outcomes) on VOICEMOCK_WORKER_METRICS_PORT when it is set. Dramatiq forks one
+# process per --processes; the first to bind the port serves, the others skip.
+if settings.redis_url:
+    from workers import liveness
+
+    liveness.start(settings.redis_url, settings.redis_prefix)
+if settings.worker_metrics_port:
+    from prometheus_client import start_http_server
+
+    import workers.metrics  # noqa: F401 - registers the job counters and histograms
+
+    try:
+        start_http_server(settings.worker_metrics_port)
+    except OSError:
+        pass
