@@ -77,7 +77,7 @@ def _chart(dims: dict[str, float | None]) -> Any:
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.lib import colors
 
-    names = list(dims)
+    names = list(reversed(list(dims)))  # the chart draws bottom-up: keep the first dimension on top
     drawing = Drawing(440, 40 + 34 * len(names))
     chart = HorizontalBarChart()
     chart.x, chart.y, chart.width, chart.height = 90, 20, 320, 30 * len(names)

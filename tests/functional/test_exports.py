@@ -1,0 +1,64 @@
+"""Exports: a job per format whose artifact downloads with the right content type and file name."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from pypdf import PdfReader
+
+from tests.support.client import ApiClient, data
+
+ANSWER = ("I owned the migration of our billing service to Postgres. I measured the slow queries first, "
+          "added indexes and a cache, and as a result the p95 latency fell by half.")
+
+
+@pytest.fixture()
+def interview_id(client: ApiClient) -> str:
+    iid = data(client.post("/api/interviews", json={"job_type": "software_engineer", "title": "Export check"}))["id"]
+    job = client.wait_job(data(client.post(f"/api/interviews/{iid}/questions", json={"count": 1}))["job_id"])
+    assert job["status"] == "succeeded", job
+    assert client.post(f"/api/interviews/{iid}/messages", json={"content": ANSWER}).status_code == 201
+    return iid
+
+
+def _export(client: ApiClient, iid: str, fmt: str):  # noqa: ANN202
+    r = client.post(f"/api/interviews/{iid}/export?format={fmt}")
+    assert r.status_code == 202, r.text
+    job = client.wait_job(data(r)["job_id"])
+    assert job["status"] == "succeeded" and job["queue"] == "default", job
+    dl = client.get(data(r)["artifact_url"])
+    assert dl.status_code == 200
+    return job, dl
+
+
+@pytest.mark.parametrize("fmt,ctype,ext", [("json", "application/json", "json"), ("text", "text/plain", "txt"),
+                                           ("markdown", "text/markdown", "md")])
+def test_text_exports_carry_the_report_and_transcript(client: ApiClient, interview_id: str, fmt: str, ctype: str,
+                                                      ext: str) -> None:
+    job, dl = _export(client, interview_id, fmt)
+    assert dl.headers["Content-Type"].startswith(ctype)
+    assert f'filename=interview-{interview_id}.{ext}' in dl.headers["Content-Disposition"]
+    assert job["artifact"]["name"] == f"interview-{interview_id}.{ext}"
+    if fmt == "json":
+        doc = json.loads(dl.content)
+        assert doc["transcript"][-1]["content"] == ANSWER and "overall_score" in doc["report"]
+    else:
+        text = dl.content.decode()
+        assert ANSWER in text and "Recommendations" in text and "Content" in text
+
+
+def test_the_pdf_opens_and_shows_scores_transcript_and_feedback(client: ApiClient, interview_id: str,
+                                                                tmp_path) -> None:  # noqa: ANN001
+    _, dl = _export(client, interview_id, "pdf")
+    assert dl.headers["Content-Type"] == "application/pdf" and dl.content.startswith(b"%PDF")
+    (tmp_path / "out.pdf").write_bytes(dl.content)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(dl.content)).pages)
+    flat = " ".join(text.split())
+    for needle in ("Content", "Structure", "Delivery", "Scores by dimension", "Transcript", "Strengths",
+                   "billing service to Postgres"):
+        assert needle in flat, needle
+
+
+def test_exporting_another_users_interview_is_a_404(client: ApiClient, make_client, interview_id: str) -> None:  # noqa: ANN001
+    assert make_client().post(f"/api/interviews/{interview_id}/export?format=pdf").status_code == 404
