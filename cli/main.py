@@ -135,5 +135,9 @@ from cli import scheduler_cmd  # noqa: E402 - registers `voicemock scheduler`
 
 main.add_command(scheduler_cmd.scheduler)
 
+from cli import batch_cmd  # noqa: E402 - registers `voicemock batch`
+
+main.add_command(batch_cmd.batch)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
