@@ -162,6 +162,7 @@ def test_difficulty_is_set_or_adapted_to_the_last_answer(client: ApiClient) -> N
     assert client.post(f"/api/interviews/{iid}/difficulty", json={"difficulty": "insane"}).status_code == 400
 
 
+@pytest.mark.slow  # the SDK's own retries back off ~1.5 s per job attempt, four attempts
 def test_a_provider_outage_is_retried_and_then_fails_with_a_clear_stage(client: ApiClient, fake_openai: FakeOpenAI,
                                                                         platform) -> None:  # noqa: ANN001
     with use_engine(platform, fake_openai, "openai", client):
