@@ -48,11 +48,11 @@ def stripe_webhook() -> Response:
                       status="received" if raw["type"] in HANDLED else "ignored")
     session.add(row)
     job = None
-    if row.status == "received":
-        job = new_job("billing.process_event", user_id=None, args={"event_id": row.id})  # type: ignore[arg-type]
-        session.flush()
-        row.job_id = job.id
     try:
+        if row.status == "received":
+            job = new_job("billing.process_event", user_id=None, args={"event_id": row.id})  # type: ignore[arg-type]
+            session.flush()
+            row.job_id = job.id
         session.commit()
     except IntegrityError:
         # Stripe redelivers: the event id is the primary key, so the second copy changes nothing.
