@@ -14,7 +14,8 @@ from webapp.enqueue import new_job, submit
 from webapp.envelope import ok
 from webapp.resumes import GenType
 from webapp.sse import stream_response
-from webapp.state import db, state
+from webapp.state import db
+from workers.actors import resumes as resume_actors
 from webapp.validation import Strict, json_body, query
 
 bp = Blueprint("batches", __name__)
@@ -152,12 +153,11 @@ def add_items(batch_id: str) -> Response:
 
 
 def _finish_if_done(batch: Batch) -> None:
-    """Completion is normally announced by the last item's callback; this covers lost callbacks and
-    batches closed after their last item finished."""
-    done = batches.complete_if_done(db(), batch.id)
-    if done is not None:
-        db().commit()
-        state().runtime.events.emit(batch.stream, "succeeded", done)
+    """Completion is normally announced by the last item's callback; this covers lost callbacks, jobs
+    cancelled while queued, and batches closed after their last item finished."""
+    for job_id in batches.unannounced(db(), batch.id):
+        resume_actors.announce(job_id)
+    resume_actors.complete(batch.id)
 
 
 @bp.post("/api/batches/<batch_id>/close")

@@ -83,4 +83,7 @@ class BatchItem(Base):
     key: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer)
     job_id: Mapped[str] = mapped_column(String(40), index=True)
+    # Set (once, by a conditional UPDATE) in the transaction that stores the item's event: the batch
+    # completes only after every item was announced, so the final event is always the last one.
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -42,13 +42,24 @@ def resume_generate(job_id: str) -> None:
 
 @job_actor("batches.item_done", queue="default")
 def batch_item_done(message: dict, outcome: Any = None) -> None:
+    announce(_job_id(message) or "")
+
+
+def announce(job_id: str) -> None:
+    """Store and publish the item's event (once), then the batch's final event if it was the last."""
     rt = runtime.get()
-    with rt.db.session_scope() as s:
-        done = batches.item_finished(s, _job_id(message) or "")
-    if done is None:
+    with rt.db.Session() as s:
+        found = batches.item_event(s, job_id)
+    if found is None:
         return
-    stream, item, completed = done
-    rt.events.emit(stream, "item", item)
-    if completed is not None:
-        # `succeeded` is a terminal event type: batch SSE streams close after it.
-        rt.events.emit(stream, "succeeded", completed)
+    batch_id, stream, item = found
+    rt.events.emit(stream, "item", item, also=lambda s: batches.mark_notified(s, job_id))
+    complete(batch_id)
+
+
+def complete(batch_id: str) -> None:
+    # `succeeded` is a terminal event type: batch SSE streams close after it. The data is filled
+    # inside the transaction that marks the batch completed.
+    rt = runtime.get()
+    summary: dict = {}
+    rt.events.emit(f"batch:{batch_id}", "succeeded", summary, also=lambda s: batches.complete_into(s, batch_id, summary))
