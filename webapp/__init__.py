@@ -13,6 +13,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from webapp import blueprints, cors, errors, request_ids, state
 
     settings = settings or Settings.from_env()
+    from webapp.cooperative import make_postgres_cooperative
+
+    make_postgres_cooperative()  # before any connection exists
     if runtime is None:
         runtime = worker_runtime.get() if worker_runtime.is_configured() else worker_runtime.configure(settings)
     app = Flask(__name__)

@@ -134,12 +134,15 @@ class PrivatePostgres:
     datadir: Path
     root: Path
 
+    fsync: bool = False
+
     @classmethod
-    def start(cls) -> "PrivatePostgres":
+    def start(cls, *, fsync: bool = False) -> "PrivatePostgres":
+        """fsync off for tests (speed); benchmarks turn it on to measure what production pays."""
         root = Path(tempfile.mkdtemp(prefix="vm-pg-"))
         if os.geteuid() == 0:
             shutil.chown(root, "postgres", "postgres")
-        pg = cls(port=free_port(), datadir=root / "data", root=root)
+        pg = cls(port=free_port(), datadir=root / "data", root=root, fsync=fsync)
         subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(pg.datadir), "-A", "trust", "-U", "postgres",
                                      "--no-sync", "-E", "UTF8"]),
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -159,7 +162,8 @@ class PrivatePostgres:
 
     def resume(self) -> None:
         """Start (or start again) the cluster on the same port and data."""
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300 "
+                f"-c fsync={'on' if self.fsync else 'off'}")
         self._ctl("-o", opts, "-l", str(self.root / "log"), "-w", "start")
 
     def pause(self) -> None:
@@ -289,10 +293,10 @@ class Proc:
 
 
 def start_web(env: Mapping[str, str], log_dir: Path, *, port: int | None = None, gunicorn: bool = False,
-              ready_timeout: float = 30.0) -> tuple[Proc, str]:
+              workers: int = 1, ready_timeout: float = 30.0) -> tuple[Proc, str]:
     port = port or free_port()
     if gunicorn:
-        cmd = [str(VENV_BIN / "gunicorn"), "--worker-class", "gevent", "--workers", "1", "--worker-connections",
+        cmd = [str(VENV_BIN / "gunicorn"), "--worker-class", "gevent", "--workers", str(workers), "--worker-connections",
                "4000", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "webapp:create_app()"]
     else:
         cmd = [sys.executable, "-m", "tests.support.procs", "serve", str(port)]

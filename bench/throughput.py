@@ -1,0 +1,165 @@
+"""Job throughput: N light (canary) jobs submitted over HTTP and run to `succeeded` by real workers on
+Redis and PostgreSQL, against bare Dramatiq moving N no-op messages on the same Redis, same run.
+
+    python bench/throughput.py [--jobs 2000] [--processes 1] [--threads 4] [--profile]
+
+The platform figure includes everything a job costs: the HTTP request (auth, job row, `queued`
+event, send), the claim, `started`, one progress step, the finish and `succeeded` (each event
+stored in Postgres and published on Redis). --profile records the worker with py-spy while the
+jobs run and prints where its time goes.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._cluster import ROOT, Cluster, cluster, emit_json, machine  # noqa: E402
+
+CLIENTS = 8
+
+
+def baseline(c: Cluster, n: int, processes: int, threads: int) -> float:
+    """Bare Dramatiq: a no-op actor, n messages, on the same Redis; messages per second."""
+    import redis
+
+    os.environ["BENCH_REDIS_URL"] = c.redis.url
+    from bench import _noop
+
+    counter = redis.Redis.from_url(c.redis.url)
+    env = {**c.env, "BENCH_REDIS_URL": c.redis.url}
+    worker = subprocess.Popen([sys.executable, "-m", "dramatiq", "bench._noop", "--processes", str(processes),
+                               "--threads", str(threads), "--queues", "noop"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _noop.noop.send(0)  # warm-up: the worker is up once this is done
+        while int(counter.get("bench-noop-done") or 0) < 1:
+            time.sleep(0.05)
+        counter.set("bench-noop-done", 0)
+        t0 = time.perf_counter()
+        for i in range(n):
+            _noop.noop.send(i)
+        while int(counter.get("bench-noop-done") or 0) < n:
+            time.sleep(0.02)
+        return n / (time.perf_counter() - t0)
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(30)
+
+
+def _succeeded(engine) -> int:  # noqa: ANN001
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM jobs WHERE status = 'succeeded'")).scalar_one())
+
+
+def platform_run(c: Cluster, base: str, n: int, *, profile_pid: int | None = None) -> dict:
+    """Submit n canaries over HTTP (CLIENTS threads) and wait until all have succeeded."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(c.env["DATABASE_URL"])
+    token = c.admin_token()
+    start_count = _succeeded(engine)
+    errors: list[str] = []
+
+    def submit(part: int) -> None:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {token}"
+        for i in range(part, n, CLIENTS):
+            r = s.post(base + "/api/ops/canary", json={"payload": {"i": i}}, timeout=60)
+            if r.status_code != 202:
+                errors.append(r.text[:200])
+
+    spy = None
+    if profile_pid:
+        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(profile_pid),
+                                "--subprocesses", "--format", "raw", "--rate", "200", "--nonblocking",
+                                "--output", str(c.root / "worker.folded")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=submit, args=(k,)) for k in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    submitted = time.perf_counter() - t0
+    while _succeeded(engine) - start_count < n:
+        if errors:
+            raise RuntimeError(f"submissions failed: {errors[:3]}")
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - t0
+    engine.dispose()
+    if spy is not None:
+        spy.send_signal(2)
+        spy.wait(30)
+    return {"jobs": n, "seconds": round(elapsed, 2), "jobs_per_s": round(n / elapsed, 1),
+            "submit_per_s": round(n / submitted, 1)}
+
+
+def top_frames(folded: Path, limit: int = 15) -> list[tuple[str, float]]:
+    """Inclusive share of samples per function (our code and the libraries it calls)."""
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in folded.read_text().splitlines():
+        stack, _, num = line.rpartition(" ")
+        if not num.isdigit():
+            continue
+        k = int(num)
+        total += k
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0]
+            loc = frame.split(" (")[1].rstrip(")") if " (" in frame else ""
+            key = f"{name} ({loc.rsplit('/', 2)[-2] + '/' + loc.rsplit('/', 1)[-1] if '/' in loc else loc})"
+            key = key.split(":")[0] + ")" if ":" in key else key
+            if key not in seen:
+                seen.add(key)
+                counts[key] += k
+    return [(name, 100.0 * k / total) for name, k in counts.most_common(limit)] if total else []
+
+
+def run(jobs: int, processes: int, threads: int, profile: bool) -> dict:
+    with cluster() as c:
+        base_rate = baseline(c, jobs, processes, threads)
+        web = c.web(gunicorn=True, workers=2)
+        worker = c.worker(processes=processes, threads=threads)
+        platform_run(c, web, 20)  # warm-up: imports, connections, the first user row
+        result = platform_run(c, web, jobs, profile_pid=worker.pid if profile else None)
+        out = {"machine": machine(), "baseline_msgs_per_s": round(base_rate, 1), **result,
+               "ratio": round(result["jobs_per_s"] / base_rate, 3), "processes": processes, "threads": threads}
+        if profile and (c.root / "worker.folded").exists():
+            out["profile_top"] = [(n, round(p, 1)) for n, p in top_frames(c.root / "worker.folded", 25)]
+        return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=2000)
+    ap.add_argument("--processes", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    out = run(args.jobs, args.processes, args.threads, args.profile)
+    print(f"machine: {out['machine']}")
+    print(f"bare Dramatiq, {args.jobs} no-op messages: {out['baseline_msgs_per_s']:.0f} msg/s")
+    print(f"platform, {args.jobs} canary jobs over HTTP → succeeded: {out['jobs_per_s']:.1f} jobs/s "
+          f"({out['seconds']} s; HTTP accepts {out['submit_per_s']:.0f}/s); worker {args.processes}×{args.threads}")
+    print(f"ratio platform/bare: {out['ratio']:.3f}  (target ≥ 0.5)")
+    for name, pct in out.get("profile_top", []):
+        print(f"  {pct:5.1f}%  {name}")
+    emit_json(out)
+
+
+if __name__ == "__main__":
+    main()
