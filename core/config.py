@@ -114,7 +114,7 @@ class Settings:
     job_max_backoff_ms: int = 60_000
     sweeper_stale_seconds: int = 120
     worker_threads: int = 4
-    worker_poll_ms: int = 100  # longest idle wait between broker polls: bounds pick-up latency
+    worker_poll_ms: int = 1000  # longest idle wait between broker polls (the Redis doorbell wakes consumers sooner)
     heartbeat_timeout_ms: int = 60_000
     broker_maintenance_chance: int = 1000
     job_lease_seconds: int = 60
@@ -200,7 +200,7 @@ class Settings:
             job_max_backoff_ms=_int(env, "VOICEMOCK_JOB_MAX_BACKOFF_MS", 60_000),
             sweeper_stale_seconds=_int(env, "VOICEMOCK_SWEEPER_STALE_SECONDS", 120),
             worker_threads=_int(env, "VOICEMOCK_WORKER_THREADS", 4),
-            worker_poll_ms=_int(env, "VOICEMOCK_WORKER_POLL_MS", 100),
+            worker_poll_ms=_int(env, "VOICEMOCK_WORKER_POLL_MS", 1000),
             heartbeat_timeout_ms=_int(env, "VOICEMOCK_HEARTBEAT_TIMEOUT_MS", 60_000),
             broker_maintenance_chance=_int(env, "VOICEMOCK_BROKER_MAINTENANCE_CHANCE", 1000),
             job_lease_seconds=_int(env, "VOICEMOCK_JOB_LEASE_SECONDS", 60),

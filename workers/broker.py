@@ -37,13 +37,14 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
         broker: dramatiq.Broker = RabbitmqBroker(url=url, middleware=middleware)
     elif url:
         import redis
-        from dramatiq.brokers.redis import RedisBroker
+
+        from workers.doorbell import DoorbellRedisBroker
 
         # Socket timeouts, so a hung Redis (paused, partitioned) fails a send within seconds instead
         # of holding a web request forever; the job row stays queued for the sweeper. Query
         # parameters of the URL (`?socket_timeout=1`) override these defaults.
         client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        broker = RedisBroker(client=client, middleware=middleware, namespace=f"{settings.redis_prefix}-dramatiq",
+        broker = DoorbellRedisBroker(client=client, middleware=middleware, namespace=f"{settings.redis_prefix}-dramatiq",
                              heartbeat_timeout=settings.heartbeat_timeout_ms,
                              maintenance_chance=settings.broker_maintenance_chance)
     else:
