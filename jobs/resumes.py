@@ -114,7 +114,10 @@ def rewrite_bullet(line: str, i: int, focus: list[str]) -> str:
     body = _WEAK_STARTS.sub("", line.strip().rstrip("."))
     first = body.split(" ", 1)[0] if body else ""
     if not first.endswith("ed"):  # lead with an action verb unless the line already does
-        lead = body[:1].lower() + body[1:] if body[1:2].islower() or not body[1:2] else body
+        word = first.lower()
+        # Lower-case a common first word ("building …"), never a name ("Python …", "PostgreSQL …").
+        common = word in _STOP or word.endswith(("ing", "ion", "ions", "ment", "ments"))
+        lead = body[:1].lower() + body[1:] if common else body
         body = f"{_VERBS[i % len(_VERBS)]} {lead}"
     else:
         body = body[:1].upper() + body[1:]
