@@ -268,11 +268,19 @@ async function endSession(button) {
     const summary = await follow(links, { onStatus: setStatus }).done;
     show("report", "progress");
     renderReport($("report-body"), summary);
-    $("pdf-status").textContent = "";
-    phase("report");
     $("report-h").focus();
+    // The export renders the full report; let it be written first rather than computed twice at once.
+    $("pdf").disabled = true;
+    $("pdf-status").textContent = "Preparing the full report…";
+    setStatus("Your session summary is ready; preparing the full report…");
+    try {
+      await loadReport(s.id, summary);
+    } finally {
+      $("pdf").disabled = false;
+      $("pdf-status").textContent = "";
+    }
+    phase("report");
     setStatus("Your session report is ready.");
-    await loadReport(s.id, summary);
     loadProgress();
   });
 }
