@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import utcnow
-from core.errors import ServiceUnavailable, ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.models import StripeEvent
 from core.plans import get_plan, month_start, next_month, used
 from jobs.billing import HANDLED
@@ -30,7 +30,8 @@ TOLERANCE_SECONDS = 300
 def stripe_webhook() -> Response:
     secret = settings().stripe_webhook_secret
     if not secret:
-        raise ServiceUnavailable("Stripe webhooks are not configured (set STRIPE_WEBHOOK_SECRET)", stage="billing")
+        # Not a dependency outage but a feature this installation has not turned on: like a missing route.
+        raise NotFound("Stripe webhooks are not enabled on this server (set STRIPE_WEBHOOK_SECRET)", stage="billing")
     payload = request.get_data(cache=True)
     try:
         event = stripe.Webhook.construct_event(payload, request.headers.get("Stripe-Signature"), secret,

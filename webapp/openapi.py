@@ -15,6 +15,7 @@ operation declares the envelope for success and the error envelope for everythin
 from __future__ import annotations
 
 import html
+import inspect
 import re
 from typing import Any, Callable, TypeVar
 
@@ -115,8 +116,54 @@ def _query_params(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str
     return out
 
 
+_BODY = re.compile(r"json_body\(\s*([A-Za-z_][\w.]*)")
+_QUERY = re.compile(r"(?<![\w.])query\(\s*([A-Za-z_][\w.]*)")
+_STATUS = re.compile(r"status=(\d{3})")
+
+
+def _resolve(view: Callable[..., Any], name: str) -> type[BaseModel] | None:
+    obj: Any = getattr(inspect.unwrap(view), "__globals__", {}).get(name.split(".")[0])
+    for part in name.split(".")[1:]:
+        obj = getattr(obj, part, None)
+    return obj if isinstance(obj, type) and issubclass(obj, BaseModel) else None
+
+
+def _inferred(view: Callable[..., Any]) -> dict[str, Any]:
+    """What an undecorated view's source says: the models it validates with (`json_body(M)`,
+    `query(M)`), its success status, uploads, streams and downloads, and whether it authenticates.
+    `@document` overrides any of these."""
+    try:
+        source = inspect.getsource(inspect.unwrap(view))
+    except (OSError, TypeError):
+        return {}
+    meta: dict[str, Any] = {}
+    if (m := _BODY.search(source)) and (model := _resolve(view, m.group(1))):
+        meta["body"] = model
+    if (m := _QUERY.search(source)) and (model := _resolve(view, m.group(1))):
+        meta["query"] = model
+    statuses = [int(x) for x in _STATUS.findall(source) if 200 <= int(x) < 300]
+    if statuses:
+        meta["status"] = statuses[0]
+    if "request.files" in source or "_audio_upload(" in source:
+        meta["multipart"] = {"audio": "file"} if "audio" in source else {"file": "file"}
+    if (m := re.search(r"mimetype=\"([\w.+-]+/[\w.+-]+)\"", source)) and "json" not in m.group(1):
+        meta["content"] = m.group(1)
+    elif "stream_response(" in source:
+        meta["content"] = "text/event-stream"
+    elif "_html(" in source or "send_static_file(" in source or "render_template" in source:
+        meta["content"] = "text/html"
+    elif "send_file(" in source:
+        meta["content"] = "application/octet-stream"
+    meta["auth"] = "bearer" if re.search(r"login_required|admin_required|authenticate\(|current_user\(|"
+                                         r"_session_for_caller\(", source) else None
+    return meta
+
+
 def _operation(view: Callable[..., Any], method: str, endpoint: str, defs: dict[str, Any]) -> dict[str, Any] | None:
-    meta = getattr(view, ATTR, None) or {}
+    explicit = getattr(view, ATTR, None) or {}
+    meta = {**_inferred(view), **{k: v for k, v in explicit.items() if v is not None and v != {}}}
+    if "auth" in explicit:
+        meta["auth"] = explicit["auth"]
     if meta.get("hidden"):
         return None
     op: dict[str, Any] = {"operationId": f"{endpoint}.{method.lower()}",
@@ -146,17 +193,21 @@ def _operation(view: Callable[..., Any], method: str, endpoint: str, defs: dict[
         data_schema = _model_schema(meta["data"], defs)
     elif isinstance(meta.get("data"), dict):
         data_schema = meta["data"]
+    ok_schema = {**_ENVELOPE_OK, "properties": {**_ENVELOPE_OK["properties"], "data": data_schema}}
+    content: dict[str, Any] = {"application/json": {"schema": ok_schema}}
     if meta.get("content"):
-        success = {"description": "OK", "content": {meta["content"]: {"schema": {"type": "string"}}}}
-    else:
-        ok_schema = {**_ENVELOPE_OK, "properties": {**_ENVELOPE_OK["properties"], "data": data_schema}}
-        success = {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}
+        # Streams, downloads and pages: the media type is the contract (JSON only when asked for).
+        raw = {} if meta["content"] == "text/event-stream" else {"type": "string"}  # SSE: one object per event
+        content = {meta["content"]: {"schema": raw}, **content}
+    success = {"description": "Success (the envelope, unless a stream or file)", "content": content}
     error = {"description": "Error envelope", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
-    op["responses"] = {status: success, "default": error}
+    # Views answer with the status of what happened (200 for a replayed or already-finished request,
+    # 201/202 otherwise): every 2xx carries the success envelope, every other status the error one.
+    op["responses"] = {status: success, "2XX": success, "default": error}
     for code, desc in (meta.get("responses") or {}).items():
         op["responses"].setdefault(str(code), {**error, "description": desc})
-    auth = meta.get("auth", "bearer") if meta else None
+    auth = meta.get("auth")
     op["security"] = [{auth: []}] if auth else []
     return op
 

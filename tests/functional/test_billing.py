@@ -105,7 +105,7 @@ def test_valid_tampered_stale_and_duplicated_webhooks_get_the_right_answer_and_o
 
 def test_webhooks_without_a_configured_secret_are_refused_cleanly(anon: ApiClient) -> None:
     r = anon.post("/api/webhooks/stripe", data="{}", headers={"Stripe-Signature": "t=1,v1=x"})
-    assert r.status_code == 503 and r.json()["stage"] == "billing"
+    assert r.status_code == 404 and r.json()["stage"] == "billing"
 
 
 def test_over_quota_sessions_and_audio_answer_402_with_a_clear_message(platform, fixtures_dir) -> None:  # noqa: ANN001
