@@ -9,11 +9,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import logging
+
 import structlog
 from flask import Flask, Response, g, request
 
 from core.errors import ValidationFailed
 from webapp.state import settings
+
+log = logging.getLogger("voicemock.tracking")
 
 HEADER = "X-Tracked-Skill-Id"
 HASH_HEADER = "X-Tracked-Skill-Id-Hash"
@@ -35,6 +39,7 @@ def _begin() -> None:
     g.tracked_skill_id = raw
     g.tracked_skill_id_hash = hash_skill_id(settings().tracking_secret or settings().secret_key, raw)
     structlog.contextvars.bind_contextvars(tracked_skill_id_hash=g.tracked_skill_id_hash)
+    log.info("request carries a tracked skill id")  # the hash rides along in the bound context
 
 
 def _end(resp: Response) -> Response:
