@@ -5,7 +5,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from core import jobstore
 from core.errors import BadInput
@@ -26,10 +27,20 @@ def take_outcome() -> dict[str, Any]:
     return outcome
 
 
-def _reporter(rt: runtime.Runtime, job_id: str) -> Callable[[str, str, dict], None]:
+def _reporter(rt: runtime.Runtime, job_id: str, session: Session,
+              deferred: list) -> Callable[[str, str, dict], None]:
     job_stream = f"job:{job_id}"
+    # SQLite has one writer: once the job's own transaction has written (flushed), an event written
+    # from another connection would wait on it forever. From then on events queue up and go out,
+    # in order, right after the job's commit. PostgreSQL locks rows, so it never needs this.
+    wrote = {"flag": False}
+    if rt.db.is_sqlite:
+        event.listen(session, "after_flush", lambda *_: wrote.update(flag=True))
 
     def report(stream: str, type: str, data: dict) -> None:
+        if wrote["flag"]:
+            deferred.append((stream, type, data))
+            return
         also = None
         if stream == job_stream and type == "progress":
             def also(s):  # noqa: ANN001, ANN202 - the lease renewal rides in the event's transaction
@@ -55,10 +66,7 @@ def _cancel_checker(rt: runtime.Runtime, job_id: str) -> Callable[[], bool]:
 
 
 def run_job(job_id: str, fn: JobFn) -> None:
-    """Call `fn(session, ctx, **job.args)` in one transaction; hand JobLifecycle what it records.
-
-    Job functions report progress before they write: in embedded mode SQLite has one writer.
-    """
+    """Call `fn(session, ctx, **job.args)` in one transaction; hand JobLifecycle what it records."""
     rt = runtime.get()
     _local.outcome = None
     with rt.db.session_scope() as s:
@@ -68,7 +76,8 @@ def run_job(job_id: str, fn: JobFn) -> None:
         ctx = JobContext(job_id=job.id, kind=job.kind, settings=rt.settings, storage=rt.storage,
                          user_id=job.user_id, request_id=job.request_id,
                          tracked_skill_id_hash=job.tracked_skill_id_hash, attempt=job.attempts,
-                         reporter=_reporter(rt, job_id), cancelled=_cancel_checker(rt, job_id))
+                         cancelled=_cancel_checker(rt, job_id))
+        ctx.reporter = _reporter(rt, job_id, s, ctx.deferred)
         result = fn(s, ctx, **(job.args or {}))
     for stream, type, data in ctx.deferred:
         rt.events.emit(stream, type, data)

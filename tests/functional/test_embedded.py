@@ -74,3 +74,33 @@ def test_embedded_server_is_ready_with_sqlite_and_runs_jobs(embedded_server: str
                       headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert r.status_code == 201, r.text
     assert r.json()["data"]["first_question"]["text"]
+
+
+def test_embedded_jobs_that_write_then_report_progress_do_not_lock_sqlite(embedded_server: str,
+                                                                           fixtures_dir: Path) -> None:
+    """An export builds the report (a write) and then reports progress: on SQLite's single writer the
+    progress events wait for the job's commit instead of deadlocking it."""
+    token = requests.post(embedded_server + "/auth/guest", timeout=5).json()["data"]["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    started = requests.post(embedded_server + "/session/start", json={"job_type": "general"}, headers=auth,
+                            timeout=5).json()["data"]
+    with open(fixtures_dir / "answer_short.wav", "rb") as f:
+        turn = requests.post(embedded_server + "/turn", headers={"X-Session-Token": started["token"]},
+                             files={"audio": ("a.wav", f, "audio/wav")}, timeout=30).json()["data"]
+    ended = requests.post(f"{embedded_server}/session/{started['session_id']}/end", headers=auth, timeout=10)
+    assert ended.status_code == 202
+    export = requests.post(f"{embedded_server}/api/interviews/{started['session_id']}/export?format=pdf",
+                           headers=auth, timeout=10)
+    assert export.status_code == 202, export.text
+    job_ids = [turn["job_id"], ended.json()["data"]["job_id"], export.json()["data"]["job_id"]]
+    deadline = time.monotonic() + 60
+    for job_id in job_ids:
+        while True:
+            job = requests.get(f"{embedded_server}/api/jobs/{job_id}", headers=auth, timeout=10).json()["data"]
+            if job["status"] in ("succeeded", "failed", "cancelled"):
+                break
+            assert time.monotonic() < deadline, f"{job['kind']} stuck in {job['status']} at {job['stage']}"
+            time.sleep(0.2)
+        assert job["status"] == "succeeded", job
+    pdf = requests.get(f"{embedded_server}/api/jobs/{job_ids[-1]}/artifact", headers=auth, timeout=10)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
