@@ -97,7 +97,7 @@ def test_metrics_show_queue_depth_job_rows_dead_letters_and_workers(platform, an
     finally:
         stop.set()
     for name in ('voicemock_queue_depth{queue="stt"}', 'voicemock_dead_letters{queue="default"}',
-                 "voicemock_workers ", "voicemock_job_rows{", "voicemock_jobs_failed ",
+                 "voicemock_workers ", "# TYPE voicemock_job_rows gauge", "voicemock_jobs_failed ",
                  "voicemock_job_duration_seconds_bucket{", "voicemock_http_http_request_total{"):
         assert name in text, f"{name} missing from /metrics"
     workers = next(l for l in text.splitlines() if l.startswith("voicemock_workers "))
