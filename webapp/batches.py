@@ -1,6 +1,8 @@
 """Batches of resume generation jobs: create (or open, fill and close), status, items, SSE events."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask import Blueprint, Response
 from pydantic import Field, model_validator
 from sqlalchemy import func, select, update
@@ -36,7 +38,8 @@ class BatchIn(Strict):
     type: GenType = "tailor"
     resume_id: str | None = Field(default=None, max_length=40)
     resume_text: str | None = Field(default=None, max_length=resumes.MAX_RESUME_CHARS)
-    job_descriptions: list[str] | None = Field(default=None, max_length=MAX_ITEMS_PER_REQUEST)
+    job_descriptions: list[Annotated[str, Field(min_length=1, max_length=resumes.MAX_JD_CHARS)]] | None = Field(
+        default=None, max_length=MAX_ITEMS_PER_REQUEST)
     items: list[ItemIn] | None = Field(default=None, max_length=MAX_ITEMS_PER_REQUEST)
     open: bool = False  # keep the batch open for POST /api/batches/{id}/items, then close it
 
