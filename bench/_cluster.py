@@ -52,6 +52,11 @@ class Cluster:
         self.started.append(p)
         return p
 
+    def stop_procs_of(self, name: str) -> None:
+        for p in [p for p in self.started if p.name.startswith(name)]:
+            p.stop()
+            self.started.remove(p)
+
     def stop_procs(self) -> None:
         for p in self.started:
             p.stop()
@@ -66,7 +71,7 @@ def cluster(**extra_env: str) -> Iterator[Cluster]:
     raise_nofile()
     root = Path(tempfile.mkdtemp(prefix="vm-bench-"))
     redis = procs.PrivateRedis.start()
-    pg = procs.PrivatePostgres.start(fsync=True)
+    pg = procs.PrivatePostgres.start(fsync=os.environ.get("BENCH_PG_FSYNC", "on") != "off")
     try:
         url = pg.create_database()
         env = procs.platform_env(url, redis.url, root, VOICEMOCK_LOG_LEVEL="ERROR", **extra_env)
