@@ -56,10 +56,9 @@ def test_a_streamed_proxy_call_sends_token_deltas_then_done(client: ApiClient, e
     assert events[-1][1]["provider"] == engine
 
 
+@pytest.mark.parametrize("engine", ["openai"], indirect=True)  # the local engine has no provider to fail
 def test_a_provider_rejection_before_the_first_token_is_a_clear_error(client: ApiClient, engine: str,
                                                                       fake_openai: FakeOpenAI) -> None:
-    if engine == "local":
-        pytest.skip("the local engine has no provider to fail")
     fake_openai.fail_next(400)
     r = client.post("/api/llm", json={"messages": MESSAGES, "stream": True})
     assert r.status_code == 422 and r.json()["stage"] == "llm" and r.headers["X-Stage"] == "llm"
