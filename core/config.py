@@ -117,7 +117,7 @@ class Settings:
     worker_poll_ms: int = 1000  # longest idle wait between broker polls (the Redis doorbell wakes consumers sooner)
     heartbeat_timeout_ms: int = 60_000
     broker_maintenance_chance: int = 1000
-    job_lease_seconds: int = 60
+    job_lease_seconds: int = 30
     # retention (days)
     retention_audio_days: int = 30
     retention_transcripts_days: int = 365
@@ -203,7 +203,7 @@ class Settings:
             worker_poll_ms=_int(env, "VOICEMOCK_WORKER_POLL_MS", 1000),
             heartbeat_timeout_ms=_int(env, "VOICEMOCK_HEARTBEAT_TIMEOUT_MS", 60_000),
             broker_maintenance_chance=_int(env, "VOICEMOCK_BROKER_MAINTENANCE_CHANCE", 1000),
-            job_lease_seconds=_int(env, "VOICEMOCK_JOB_LEASE_SECONDS", 60),
+            job_lease_seconds=_int(env, "VOICEMOCK_JOB_LEASE_SECONDS", 30),
             retention_audio_days=_int(env, "VOICEMOCK_RETENTION_AUDIO_DAYS", 30),
             retention_transcripts_days=_int(env, "VOICEMOCK_RETENTION_TRANSCRIPTS_DAYS", 365),
             retention_events_days=_int(env, "VOICEMOCK_RETENTION_EVENTS_DAYS", 30),

@@ -145,11 +145,23 @@ class EventLog:
             created = utcnow()
             s.add(JobEvent(stream=stream, seq=seq, type=type, data=data, created_at=created))
         event = Event(stream=stream, seq=seq, type=type, data=data, ts=iso(created))
-        try:
-            self.bus.publish(stream, event.to_dict())
-        except Exception as exc:  # noqa: BLE001 - the event is stored; subscribers catch up by replay
-            log.warning("publish of %s #%s failed: %s", stream, seq, exc)
+        self.publish(event)
         return event
+
+    def stage_first(self, session: Session, stream: str, type: str, data: dict | None = None) -> Event:
+        """Add the first event of a brand-new stream (e.g. a job's `queued`) to the caller's
+        transaction, so the row and its event commit together; `publish` it after the commit."""
+        created = utcnow()
+        data = {} if data is None else data
+        session.add(EventStream(name=stream, last_seq=1))
+        session.add(JobEvent(stream=stream, seq=1, type=type, data=data, created_at=created))
+        return Event(stream=stream, seq=1, type=type, data=data, ts=iso(created))
+
+    def publish(self, event: Event) -> None:
+        try:
+            self.bus.publish(event.stream, event.to_dict())
+        except Exception as exc:  # noqa: BLE001 - the event is stored; subscribers catch up by replay
+            log.warning("publish of %s #%s failed: %s", event.stream, event.seq, exc)
 
     def replay(self, stream: str, after: int = 0, limit: int = 1000) -> list[Event]:
         with self.db.Session() as s:

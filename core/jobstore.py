@@ -30,6 +30,14 @@ def claim(session: Session, job_id: str, lease_seconds: int) -> Job | None:
     return session.get(Job, job_id, populate_existing=True)
 
 
+def live_lease_ms(session: Session, job_id: str) -> int:
+    """Milliseconds left on a running job's lease (0 when it is not running under a live lease)."""
+    row = session.execute(select(Job.status, Job.lease_until).where(Job.id == job_id)).one_or_none()
+    if row is None or row.status != "running" or row.lease_until is None:
+        return 0
+    return max(0, int((row.lease_until - utcnow()).total_seconds() * 1000))
+
+
 def renew(session: Session, job_id: str, lease_seconds: int, *, stage: str | None = None,
           progress: float | None = None) -> None:
     values: dict[str, Any] = {"lease_until": utcnow() + timedelta(seconds=lease_seconds)}

@@ -13,8 +13,10 @@ from workers import actors, runtime
 log = logging.getLogger(__name__)
 
 
-def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int | None = None) -> bool:
-    """Send the message for a committed job; False (and a warning) when the broker is down."""
+def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int | None = None,
+         mark: bool = True) -> bool:
+    """Send the message for a committed job; False (and a warning) when the broker is down.
+    `mark` records the send time (re-sends do; a new job's row already carries it)."""
     rt = runtime.get()
     actor = actors.ACTORS[kind]
     try:
@@ -22,6 +24,8 @@ def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int
     except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays queued for the sweeper
         log.warning("could not send %s (%s): %s; the sweeper will re-send it", job_id, kind, exc)
         return False
+    if not mark:
+        return True
     try:
         with rt.db.session_scope() as s:
             jobstore.mark_enqueued(s, job_id)

@@ -1,6 +1,7 @@
 """Run a job function inside an actor: build its context, own its transaction, shape its outcome."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any, Callable
@@ -15,6 +16,7 @@ from jobs.context import JobContext
 from workers import runtime
 
 JobFn = Callable[..., Any]
+log = logging.getLogger(__name__)
 
 # The outcome travels from the actor to JobLifecycle in the same worker thread; returning it from
 # the actor would make Dramatiq warn about a discarded result on every job.
@@ -65,6 +67,35 @@ def _cancel_checker(rt: runtime.Runtime, job_id: str) -> Callable[[], bool]:
     return cancelled
 
 
+class _LeaseKeeper:
+    """Renews a running job's lease in the background, so a job that is busy for a long time
+    between progress reports (one long provider call, a long transcription) keeps its claim, and
+    the lease can stay short enough that a dead worker's job is taken over quickly."""
+
+    def __init__(self, rt: runtime.Runtime, job_id: str) -> None:
+        self.rt, self.job_id = rt, job_id
+        self.stop = threading.Event()
+        self.interval = max(1.0, rt.settings.job_lease_seconds / 3)
+        self.thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                with self.rt.db.session_scope() as s:
+                    jobstore.renew(s, self.job_id, self.rt.settings.job_lease_seconds)
+            except Exception as exc:  # noqa: BLE001 - a missed renewal only shortens the lease
+                log.warning("could not renew the lease of %s: %s", self.job_id, exc)
+
+    def __enter__(self) -> "_LeaseKeeper":
+        # SQLite (embedded mode) has one process and one writer: no other worker can take over.
+        if not self.rt.db.is_sqlite:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+
+
 def run_job(job_id: str, fn: JobFn) -> None:
     """Call `fn(session, ctx, **job.args)` in one transaction; hand JobLifecycle what it records."""
     rt = runtime.get()
@@ -78,7 +109,8 @@ def run_job(job_id: str, fn: JobFn) -> None:
                          tracked_skill_id_hash=job.tracked_skill_id_hash, attempt=job.attempts,
                          cancelled=_cancel_checker(rt, job_id))
         ctx.reporter = _reporter(rt, job_id, s, ctx.deferred)
-        result = fn(s, ctx, **(job.args or {}))
+        with _LeaseKeeper(rt, job_id):
+            result = fn(s, ctx, **(job.args or {}))
     for stream, type, data in ctx.deferred:
         rt.events.emit(stream, type, data)
     _local.outcome = {"result": result, "artifact": ctx.artifact, "usage": ctx.usage or None}

@@ -89,6 +89,7 @@ class JobLifecycle(dramatiq.Middleware):
             job = jobstore.claim(s, job_id, rt.settings.job_lease_seconds)
             if job is None:
                 claimed["cancelled"] = _cancel_if_requested(s, job_id)
+                claimed["lease_ms"] = jobstore.live_lease_ms(s, job_id)
                 return False
             claimed.update(attempt=job.attempts, kind=job.kind, request_id=job.request_id)
             started.update(attempt=job.attempts, kind=job.kind)  # filled before the event is written
@@ -105,6 +106,11 @@ class JobLifecycle(dramatiq.Middleware):
         if "attempt" not in claimed:
             if claimed.get("cancelled"):
                 rt.events.emit(f"job:{job_id}", "cancelled", {})
+            elif claimed.get("lease_ms"):
+                # Held under a live lease: either a duplicate (the holder will finish it) or the
+                # broker redelivered a dead worker's message before the lease ran out. Look again
+                # when the lease ends rather than dropping the message.
+                broker.enqueue(message.copy(), delay=claimed["lease_ms"] + 1000)
             raise SkipMessage(f"job {job_id} is finished or held by a live worker")
         message.options["job_started_at"] = time.monotonic()
         structlog.contextvars.bind_contextvars(request_id=claimed["request_id"])

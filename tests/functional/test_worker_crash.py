@@ -33,15 +33,26 @@ def private_redis() -> Iterator[PrivateRedis]:
     r.stop()
 
 
+# The broker redelivers (heartbeat 2 s) while the dead worker's lease (6 s) is still live: the new
+# worker must not drop the message; it looks again when the lease has run out. No sweeper runs.
+EARLY_REDELIVERY = {
+    "VOICEMOCK_JOB_LEASE_SECONDS": "6",
+    "VOICEMOCK_HEARTBEAT_TIMEOUT_MS": "2000",
+    "VOICEMOCK_BROKER_MAINTENANCE_CHANCE": "1000000",
+}
+
+
+@pytest.mark.parametrize("timing", [FAST_RECOVERY, EARLY_REDELIVERY], ids=["lease-expired", "lease-still-live"])
 def test_a_job_killed_mid_run_is_redelivered_and_finishes_once(pg_url: str, private_redis: PrivateRedis,
-                                                               tmp_path: Path) -> None:
-    env = platform_env(pg_url, private_redis.url, tmp_path, **FAST_RECOVERY)
+                                                               tmp_path: Path, timing: dict) -> None:
+    env = platform_env(pg_url, private_redis.url, tmp_path, **timing)
     web, base = start_web(env, tmp_path)
     first = start_worker(env, tmp_path, tag="1")
     second = None
     try:
         api = ApiClient(base, admin_token(env))
-        r = api.post("/api/ops/canary", json={"sleep_seconds": 4, "steps": 8, "payload": {"key": "crash-1"}})
+        key = f"crash-{time.monotonic_ns()}"
+        r = api.post("/api/ops/canary", json={"sleep_seconds": 4, "steps": 8, "payload": {"key": key}})
         assert r.status_code == 202, r.text
         links = r.json()["data"]
         job_id = links["job_id"]
@@ -57,7 +68,7 @@ def test_a_job_killed_mid_run_is_redelivered_and_finishes_once(pg_url: str, priv
         job = api.wait_job(job_id, timeout=25)
         assert job["status"] == "succeeded", (job, second.log_tail())
         assert job["attempts"] == 2
-        assert job["result"] == {"ok": True, "attempt": 2, "payload": {"key": "crash-1"}}
+        assert job["result"] == {"ok": True, "attempt": 2, "payload": {"key": key}}
 
         events = api.sse(links["stream_url"], auth=False, timeout=10)
         types = [e.type for e in events]
@@ -73,7 +84,7 @@ def test_a_job_killed_mid_run_is_redelivered_and_finishes_once(pg_url: str, priv
 
         # Nothing else doubled: the job is the only one its submission created.
         listed = api.get("/api/jobs", params={"kind": "ops.canary", "limit": 100}).json()["data"]["jobs"]
-        assert [j["id"] for j in listed if (j["result"] or {}).get("payload") == {"key": "crash-1"}] == [job_id]
+        assert [j["id"] for j in listed if (j["result"] or {}).get("payload") == {"key": key}] == [job_id]
     finally:
         for p in (first, second, web):
             if p is not None:
