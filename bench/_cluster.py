@@ -45,6 +45,7 @@ class Cluster:
         env = dict(self.env)
         proc, base = procs.start_web(env, self.root, gunicorn=gunicorn, workers=workers)
         self.started.append(proc)
+        self.web_pid = proc.pid
         return base
 
     def worker(self, processes: int = 1, threads: int = 4) -> procs.Proc:

@@ -129,16 +129,17 @@ def top_frames(folded: Path, limit: int = 15) -> list[tuple[str, float]]:
     return [(name, 100.0 * k / total) for name, k in counts.most_common(limit)] if total else []
 
 
-def run(jobs: int, processes: int, threads: int, profile: bool) -> dict:
+def run(jobs: int, processes: int, threads: int, profile: bool, profile_web: bool = False) -> dict:
     with cluster() as c:
         base_rate = baseline(c, jobs, processes, threads)
         web = c.web(gunicorn=True, workers=2)
         worker = c.worker(processes=processes, threads=threads)
         platform_run(c, web, 20)  # warm-up: imports, connections, the first user row
-        result = platform_run(c, web, jobs, profile_pid=worker.pid if profile else None)
+        target = c.web_pid if profile_web else (worker.pid if profile else None)
+        result = platform_run(c, web, jobs, profile_pid=target)
         out = {"machine": machine(), "baseline_msgs_per_s": round(base_rate, 1), **result,
                "ratio": round(result["jobs_per_s"] / base_rate, 3), "processes": processes, "threads": threads}
-        if profile and (c.root / "worker.folded").exists():
+        if (profile or profile_web) and (c.root / "worker.folded").exists():
             out["profile_top"] = [(n, round(p, 1)) for n, p in top_frames(c.root / "worker.folded", 25)]
         return out
 
@@ -148,9 +149,10 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--processes", type=int, default=1)
     ap.add_argument("--threads", type=int, default=4)
-    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="record the worker with py-spy")
+    ap.add_argument("--profile-web", action="store_true", help="record the web processes with py-spy")
     args = ap.parse_args()
-    out = run(args.jobs, args.processes, args.threads, args.profile)
+    out = run(args.jobs, args.processes, args.threads, args.profile, args.profile_web)
     print(f"machine: {out['machine']}")
     print(f"bare Dramatiq, {args.jobs} no-op messages: {out['baseline_msgs_per_s']:.0f} msg/s")
     print(f"platform, {args.jobs} canary jobs over HTTP → succeeded: {out['jobs_per_s']:.1f} jobs/s "

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -143,7 +143,8 @@ class EventLog:
                 return None
             seq = next_seq(s, stream)
             created = utcnow()
-            s.add(JobEvent(stream=stream, seq=seq, type=type, data=data, created_at=created))
+            # A Core insert: the hottest statement of the platform skips the ORM's unit of work.
+            s.execute(insert(JobEvent).values(stream=stream, seq=seq, type=type, data=data, created_at=created))
         event = Event(stream=stream, seq=seq, type=type, data=data, ts=iso(created))
         self.publish(event)
         return event
