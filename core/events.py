@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -139,6 +139,11 @@ class EventLog:
         change did not apply (e.g. the job had already finished) and no event is written."""
         data = {} if data is None else data
         with self.db.session_scope() as s:
+            if not self.db.is_sqlite:
+                # Events and the job transitions riding with them need not wait for the WAL flush:
+                # a crash can lose only the last moments of them, never reorder them, and anything
+                # lost is recovered (the sweeper re-sends a job whose state did not stick).
+                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
             if also is not None and also(s) is False:
                 return None
             seq = next_seq(s, stream)
