@@ -1,21 +1,23 @@
 """LLM job benchmark: the platform's added latency per LLM job against calling the same
 OpenAI-compatible server directly with the openai client, in one run.
 
-    python bench/llm.py [--runs 50] [--mode production|embedded] [--json]
+    python bench/llm.py [--runs 50] [--mode cluster|production|embedded] [--json]
 
 Both sides talk to one local fake OpenAI-compatible server (tests/support/fake_openai.py), so the
 model's own time is the same and tiny. Platform: HTTP POST /api/interviews/{id}/questions (count 1)
 → job row → broker → worker → jobs.llm (openai engine, structured output) → rows → `succeeded` event,
-timed until the job's SSE stream delivers `succeeded`. Direct: one `chat.completions.create` with
-the same kind of prompt. Prints median/p95 of both and the added ms at the median (target < 20 ms). An idle Dramatiq Redis
-consumer backs off up to VOICEMOCK_WORKER_POLL_MS between polls, which bounds pick-up latency: the
-default here is 10 ms (`--poll-ms 100` shows the platform's default).
-Production mode uses a throwaway Postgres database and Redis (VOICEMOCK_BENCH_PG / VOICEMOCK_BENCH_REDIS).
+timed until the job's SSE stream (opened after the POST answers, as a client would) delivers
+`succeeded`. Direct: one `chat.completions.create` with the same kind of prompt. Prints median/p95
+of both and the added ms at the median (target < 20 ms).
+`cluster` (default) runs gunicorn and a worker as their own processes on a private Postgres (fsync
+on) and Redis, as deployed; `production`/`embedded` run everything inside this process (one GIL).
 """
 from __future__ import annotations
 
 import argparse
 import json
+from contextlib import contextmanager
+from typing import Iterator
 import statistics
 import sys
 import time
@@ -26,6 +28,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._platform import machine, running_platform  # noqa: E402
+from core.config import Settings  # noqa: E402
 from core.tokens import mint_access_token  # noqa: E402
 from jobs.interviews import QuestionPlan  # noqa: E402
 from jobs.llm.base import schema_instruction  # noqa: E402
@@ -63,12 +66,28 @@ def _direct_run(client, model: str) -> float:  # noqa: ANN001
     return time.perf_counter() - t0
 
 
+@contextmanager
+def _platform(mode: str, env: dict[str, str]) -> Iterator[tuple[str, Settings]]:
+    if mode != "cluster":
+        with running_platform(mode, worker_threads=4, **env) as out:
+            yield out
+        return
+    from bench._cluster import cluster
+
+    with cluster(**env) as c:
+        base = c.web(gunicorn=True, workers=1)
+        c.worker(processes=1, threads=4)
+        yield base, Settings.from_env(env=c.env)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--mode", choices=("production", "embedded"), default="production")
-    ap.add_argument("--poll-ms", type=int, default=10,
+    ap.add_argument("--mode", choices=("cluster", "production", "embedded"), default="cluster",
+                    help="cluster: gunicorn and a worker as separate processes on a private Postgres and Redis "
+                         "(as deployed); production/embedded: everything inside this process")
+    ap.add_argument("--poll-ms", type=int, default=1000,
                     help="VOICEMOCK_WORKER_POLL_MS: the idle worker's longest wait between broker polls")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = ap.parse_args()
@@ -77,9 +96,8 @@ def main() -> None:
 
     fake = FakeOpenAI.start()
     try:
-        with running_platform(args.mode, worker_threads=4, OPENAI_API_KEY="sk-bench",
-                              OPENAI_BASE_URL=fake.url,
-                              VOICEMOCK_WORKER_POLL_MS=str(args.poll_ms)) as (base, settings):
+        env = {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake.url, "VOICEMOCK_WORKER_POLL_MS": str(args.poll_ms)}
+        with _platform(args.mode, env) as (base, settings):
             token = mint_access_token(settings, "bench@example.com", email="bench@example.com")
             auth = {"Authorization": f"Bearer {token}"}
             http = requests.Session()
