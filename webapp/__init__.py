@@ -10,12 +10,12 @@ from workers.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
-    from webapp import blueprints, cors, errors, request_ids, state
-
-    settings = settings or Settings.from_env()
+    from webapp import (blueprints, cors, errors, idempotency, metrics, openapi, ratelimit, request_ids, state,
+                        tracking)
     from webapp.cooperative import make_postgres_cooperative
 
-    make_postgres_cooperative()  # before any connection exists
+    settings = settings or Settings.from_env()
+    make_postgres_cooperative()  # under gevent, before any connection exists
     if runtime is None:
         runtime = worker_runtime.get() if worker_runtime.is_configured() else worker_runtime.configure(settings)
     app = Flask(__name__)
@@ -26,8 +26,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     request_ids.init_app(app)
     cors.init_app(app, settings.cors_origins)
     errors.init_app(app)
-    from webapp import idempotency, metrics, openapi, ratelimit, tracking  # issue 5: trust and operations
-
     ratelimit.init_app(app, settings)  # before idempotency: a replay counts against the limit too
     tracking.init_app(app)
     idempotency.init_app(app)
