@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import requests
 
-from bench._platform import machine, running_platform
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._platform import machine, running_platform  # noqa: E402
 
 RESUME = ("Jane Doe\njane@example.com\nExperience\nResponsible for building Flask APIs for 2 million users\n"
           "Worked on PostgreSQL migrations for 12 services\nSkills\nPython, Flask, PostgreSQL")
@@ -70,9 +74,14 @@ def main() -> None:
         single = one_by_one(http, base, args.items)
         batch = batched(http, base, args.items)
     n = args.items
-    print(json.dumps({"machine": machine(), "mode": args.mode, "worker_threads": args.threads, "items": n,
-                      "one_by_one_items_per_s": round(n / single, 1), "batch_items_per_s": round(n / batch, 1),
-                      "batch_vs_one_by_one": round(single / batch, 2)}, indent=2))
+    out = {"machine": machine(), "mode": args.mode, "worker_threads": args.threads, "items": n,
+           "one_by_one_items_per_s": round(n / single, 1), "batch_items_per_s": round(n / batch, 1),
+           "batch_vs_one_by_one": round(single / batch, 2)}
+    print(f"machine: {out['machine']}  mode: {args.mode}  worker threads: {args.threads}")
+    print(f"{n} resume generations sent one by one: {out['one_by_one_items_per_s']} items/s")
+    print(f"{n} resume generations as one batch:    {out['batch_items_per_s']} items/s "
+          f"(×{out['batch_vs_one_by_one']})")
+    print("JSON: " + json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def main() -> None:
            "platform_median_ms": ms(statistics.median(plat)), "platform_p95_ms": ms(_pct(plat, 0.95)),
            "added_ms_at_median": ms(statistics.median(plat) - statistics.median(raw)), "target_added_ms": 20}
     if args.json:
-        print(json.dumps(out))
+        print("JSON: " + json.dumps(out))
         return
     print(f"machine: {out['machine']}  mode: {args.mode}  runs: {args.runs}  worker poll: {args.poll_ms} ms")
     print(f"{'':28}{'median ms':>12}{'p95 ms':>10}")
@@ -126,6 +126,7 @@ def main() -> None:
     print(f"{'platform (HTTP → succeeded)':28}{out['platform_median_ms']:>12}{out['platform_p95_ms']:>10}")
     verdict = "within" if out["added_ms_at_median"] < 20 else "over"
     print(f"added at the median: {out['added_ms_at_median']} ms ({verdict} the 20 ms target)")
+    print("JSON: " + json.dumps(out))
 
 
 if __name__ == "__main__":

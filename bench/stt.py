@@ -73,7 +73,7 @@ def main() -> None:
         "real_time_factor": round(raw_med / duration, 4), "model_loads_in_process": load_count(),
     }
     if args.json:
-        print(json.dumps(result))
+        print("JSON: " + json.dumps(result))
         return
     print(f"machine: {result['machine']}")
     print(f"audio: {args.audio.name}, {duration:.1f} s; {args.runs} interleaved runs, {args.mode} mode, warm model")
@@ -82,6 +82,7 @@ def main() -> None:
     print(f"ratio platform/raw           {result['overhead_ratio']:.3f}   (target ≤ 1.15; +{result['overhead_ms']} ms)")
     print(f"real-time factor (raw)       {result['real_time_factor']:.4f}   ({1 / result['real_time_factor']:.1f}× faster than real time)")
     print(f"model loads in this process  {result['model_loads_in_process']}   (raw and platform share one model)")
+    print("JSON: " + json.dumps(result))
 
 
 if __name__ == "__main__":
