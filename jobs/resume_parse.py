@@ -98,7 +98,7 @@ def _pdf_reader(data: bytes) -> Any:
         if reader.is_encrypted:
             raise DecodeError("the PDF is encrypted; upload an unprotected copy")
         return reader
-    except DecodeError:
+    except (DecodeError, MemoryError):
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError) as exc:
         # pypdf raises many exception types on damaged files; any of them means "cannot decode".
@@ -119,7 +119,16 @@ def _pdf_pages(data: bytes) -> int:
 
 
 def extract_text(data: bytes, kind: str) -> str:
-    text = _pdf_text(data) if kind == "pdf" else _docx_text(data)
+    try:
+        text: str | None = _pdf_text(data) if kind == "pdf" else _docx_text(data)
+    except MemoryError:
+        # Under a worker memory cap (VOICEMOCK_WORKER_MEMORY_MB) a document that expands past it
+        # fails here. Raise only after leaving the handler: the MemoryError's traceback holds the
+        # half-built document, which must be freed before the job records its failure.
+        text = None
+    if text is None:
+        raise PayloadTooLarge("the document needs more memory to parse than a worker may use; "
+                              "upload a smaller or simpler file", stage="decode")
     return text[:MAX_TEXT_CHARS]
 
 
@@ -134,6 +143,8 @@ def _pdf_text(data: bytes) -> str:
             size += len(chunk)
             if size > MAX_TEXT_CHARS:
                 break
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - damaged content streams raise arbitrary pypdf errors
         raise DecodeError(f"the PDF text cannot be extracted: {type(exc).__name__}") from exc
     return "\n".join(parts)
@@ -145,7 +156,11 @@ def _docx_text(data: bytes) -> str:
 
     try:
         doc = Document(io.BytesIO(data))
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many types on damaged parts
+        if _xml_out_of_memory(exc):
+            raise MemoryError("libxml2 ran out of memory") from None
         raise DecodeError(f"the .docx cannot be read: {type(exc).__name__}") from exc
     lines: list[str] = []
     size = 0
@@ -158,6 +173,13 @@ def _docx_text(data: bytes) -> str:
         for row in table.rows:
             lines.append(" | ".join(c.text.strip() for c in row.cells if c.text.strip()))
     return "\n".join(lines)
+
+
+def _xml_out_of_memory(exc: BaseException) -> bool:
+    """libxml2 reports a failed allocation as a syntax error with code ERR_NO_MEMORY."""
+    from lxml import etree
+
+    return isinstance(exc, etree.XMLSyntaxError) and exc.code == etree.ErrorTypes.ERR_NO_MEMORY
 
 
 def _heading(line: str) -> str | None:

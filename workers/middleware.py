@@ -20,6 +20,9 @@ _TRANSIENT_BUILTINS: tuple[type[BaseException], ...] = (ConnectionError, Timeout
 
 
 def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        # Under the worker memory cap the same input needs the same memory again: never retried.
+        return False
     if isinstance(exc, VoiceMockError):
         return exc.retryable
     if isinstance(exc, DBAPIError):
@@ -170,4 +173,7 @@ def _cancel_if_requested(session: Any, job_id: str) -> bool:
 def _error_of(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, VoiceMockError):
         return {"stage": exc.stage, "message": exc.message, "type": type(exc).__name__}
+    if isinstance(exc, MemoryError):
+        return {"stage": "memory", "message": "the job needed more memory than a worker may use "
+                "(VOICEMOCK_WORKER_MEMORY_MB)", "type": "MemoryError"}
     return {"stage": "internal", "message": f"{type(exc).__name__}: {exc}"[:500], "type": type(exc).__name__}
