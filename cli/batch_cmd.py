@@ -6,6 +6,8 @@ and output file name), `type`, `resume_id`, `resume_text`. The run talks HTTP to
 DIR/.local). At most `--concurrency` items are in flight; a state file in DIR records every item's
 job and outcome after each change, so a run killed at any moment resumes where it stopped and never
 redoes an item that finished. One item failing never stops the others; failures are listed at the end.
+`--retry-failed` runs the failed items again (from the input file as it is now, so a fixed line is
+picked up) as new jobs in a new batch; items that succeeded are left alone.
 """
 from __future__ import annotations
 
@@ -152,9 +154,33 @@ def _submit(api: Api, run: Run, batch_id: str, items: list[Item]) -> None:
         _submit(api, run, batch_id, [item])
 
 
+def reset_failed(api: Api, run: Run, items: list[Item]) -> list[str]:
+    """Forget the outcome of the items that failed (or were cancelled) so they are submitted again.
+
+    Their keys already exist in the recorded batch (the server maps a known key to its old job), so
+    the retries go to a new batch; the old one is closed and kept in `previous_batches`.
+    """
+    failed = [i.key for i in items if run.item(i.key).get("status") in ("failed", "cancelled")]
+    if not failed:
+        return []
+    for key in failed:
+        entry = run.item(key)
+        run.state["items"][key] = {"attempts": entry.get("attempts", 1) + 1,
+                                   "previous": {k: entry[k] for k in ("job_id", "error") if k in entry}}
+    old = run.state.get("batch_id")
+    if old:
+        api.call("POST", f"/api/batches/{old}/close")
+        run.state.setdefault("previous_batches", []).append(old)
+        run.state["batch_id"] = None
+    run.save()
+    return failed
+
+
 def run_batch(api: Api, run: Run, items: list[Item], *, defaults: dict[str, Any], concurrency: int,
-              on_start: Any = None) -> None:
+              on_start: Any = None, retry_failed: bool = False) -> None:
     run.load()
+    if retry_failed:
+        reset_failed(api, run, items)
     if not run.state.get("batch_id"):
         status, body = api.call("POST", "/api/resume/generate/batch", json={**defaults, "open": True})
         if status != 202:
@@ -294,8 +320,11 @@ def batch() -> None:
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="a running VoiceMock server")
 @click.option("--token", "token_", envvar="VOICEMOCK_TOKEN", default=None, help="bearer token (or VOICEMOCK_TOKEN)")
 @click.option("--local", is_flag=True, help="run in-process on an embedded platform instead of a server")
+@click.option("--retry-failed", is_flag=True,
+              help="submit the items that failed in an earlier run again (new jobs, in a new batch); "
+                   "items that succeeded are kept")
 def resume_generate(input_file: Path, out: Path, gen_type: str, resume_id: str | None, resume_file: str | None,
-                    concurrency: int, url: str, token_: str | None, local: bool) -> None:
+                    concurrency: int, url: str, token_: str | None, local: bool, retry_failed: bool) -> None:
     """Generate for every job description in INPUT_FILE (JSON lines), one output file each in OUT."""
     out.mkdir(parents=True, exist_ok=True)
     items = read_items(input_file, gen_type)
@@ -318,7 +347,8 @@ def resume_generate(input_file: Path, out: Path, gen_type: str, resume_id: str |
     started = time.monotonic()
     try:
         run = Run(out)
-        run_batch(Api(url, token_), run, items, defaults=defaults, concurrency=concurrency)
+        run_batch(Api(url, token_), run, items, defaults=defaults, concurrency=concurrency,
+                  retry_failed=retry_failed)
     finally:
         if close is not None:
             close()

@@ -134,3 +134,54 @@ def _resume_file(tmp_path: Path) -> Path:
     path = tmp_path / "resume.txt"
     path.write_text(RESUME)
     return path
+
+
+def test_retry_failed_resubmits_only_the_failed_items_as_new_jobs(client: ApiClient, tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out"
+    lines = [{"id": f"jd-{i}", "job_description": _jd(i)} for i in range(3)]
+    broken = [{"id": "jd-unknown-resume", "job_description": _jd(3), "resume_id": "res_doesnotexist"},
+              {"id": "jd-empty", "job_description": "  "}]
+    src.write_text("".join(json.dumps(x) + "\n" for x in lines + broken))
+    args = _cli(str(src), "--out", str(out), "--url", client.base_url, "--token", client.token,
+                "--resume", str(_resume_file(tmp_path)))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+
+    first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    before = _state(out)
+    status = {k: v["status"] for k, v in before["items"].items()}
+    assert status == {"jd-0": "succeeded", "jd-1": "succeeded", "jd-2": "succeeded",
+                      "jd-unknown-resume": "failed", "jd-empty": "failed"}
+    assert "404" in before["items"]["jd-unknown-resume"]["error"]
+    mtimes = {k: (out / f"{k}.json").stat().st_mtime_ns for k in ("jd-0", "jd-1", "jd-2")}
+
+    # The input is fixed; a plain rerun keeps the recorded outcomes (it only finishes unfinished work).
+    broken = [{"id": "jd-unknown-resume", "job_description": _jd(3)}, {"id": "jd-empty", "job_description": _jd(4)}]
+    src.write_text("".join(json.dumps(x) + "\n" for x in lines + broken))
+    plain = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    assert _state(out)["items"] == before["items"]
+
+    retry = subprocess.run([*args, "--retry-failed"], env=env, capture_output=True, text=True, timeout=120)
+    assert retry.returncode == 0, retry.stderr
+    after = _state(out)
+    assert {k: v["status"] for k, v in after["items"].items()} == dict.fromkeys(status, "succeeded")
+    for key in ("jd-0", "jd-1", "jd-2"):
+        assert after["items"][key] == before["items"][key], f"{key} was touched"
+        assert (out / f"{key}.json").stat().st_mtime_ns == mtimes[key], f"{key} was redone"
+    for key in ("jd-unknown-resume", "jd-empty"):
+        assert after["items"][key]["attempts"] == 2 and after["items"][key]["previous"]["error"]
+        assert (out / f"{key}.json").exists()
+    # The retries are new jobs in a new batch that holds only them; the first batch is unchanged.
+    assert after["batch_id"] != before["batch_id"] and after["previous_batches"] == [before["batch_id"]]
+    retried = data(client.get(f"/api/batches/{after['batch_id']}"))
+    assert retried["total"] == 2 and retried["counts"]["succeeded"] == 2 and retried["status"] == "completed"
+    keys = {it["key"] for it in data(client.get(f"/api/batches/{after['batch_id']}/items"))["items"]}
+    assert keys == {"jd-unknown-resume", "jd-empty"}
+    original = data(client.get(f"/api/batches/{before['batch_id']}"))
+    assert original["total"] == 3 and original["counts"]["succeeded"] == 3
+
+    # Nothing left to retry: another --retry-failed run changes nothing.
+    again = subprocess.run([*args, "--retry-failed"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert _state(out) == after
