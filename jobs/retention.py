@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import iso, utcnow
 from core.config import Settings
-from core.models import IdempotencyKey, Interview, Job, JobEvent, RetentionReceipt, Turn, User
+from core.models import IdempotencyKey, Interview, Job, JobEvent, RetentionReceipt, Resume, Turn, User
 from core.storage import LocalStorage
 from jobs.context import JobContext
 
@@ -81,8 +81,9 @@ def apply_retention(session: Session, settings: Settings, storage: LocalStorage,
     if _has_table(session, "copilot_sessions"):
         from core.models.copilot import CopilotSession  # another feature's table: present when migrated
 
-        counts["copilot_sessions"] = session.execute(delete(CopilotSession).where(
-            CopilotSession.created_at < cut["copilot_sessions"])).rowcount or 0
+        old_copilot = CopilotSession.created_at < cut["copilot_sessions"]
+        counts["copilot_audio_files"] = _delete_files(storage, _copilot_audio_keys(session, old_copilot))
+        counts["copilot_sessions"] = session.execute(delete(CopilotSession).where(old_copilot)).rowcount or 0
     else:
         skipped.append("copilot_sessions")
 
@@ -91,9 +92,23 @@ def apply_retention(session: Session, settings: Settings, storage: LocalStorage,
     return counts, {k: iso(v) or "" for k, v in cut.items()}, skipped
 
 
+def _copilot_audio_keys(session: Session, which: Any) -> list[str]:
+    from core.models.copilot import CopilotChunk, CopilotSession
+
+    return [k for (k,) in session.execute(select(CopilotChunk.audio_key).join(
+        CopilotSession, CopilotSession.id == CopilotChunk.session_id).where(
+        which, CopilotChunk.audio_key.is_not(None))).all()]
+
+
 def apply_purge(session: Session, storage: LocalStorage) -> dict[str, int]:
-    """Hard-delete interviews and accounts marked deleted, files first (rows cascade)."""
-    counts = {"interviews": 0, "accounts": 0, "audio_files": 0, "artifact_files": 0}
+    """Hard-delete interviews and accounts marked deleted, files first (rows cascade).
+
+    Files are every feature's: turn audio, export artifacts (of the account's jobs, and of a deleted
+    interview's jobs), uploaded resumes and copilot audio chunks. Rows cascade from the user or the
+    interview, but files do not, so each feature's file keys are collected before the rows go.
+    """
+    counts = {"interviews": 0, "accounts": 0, "audio_files": 0, "artifact_files": 0, "resume_files": 0,
+              "copilot_audio_files": 0}
     doomed_users = [u for (u,) in session.execute(select(User.id).where(User.deleted_at.is_not(None))).all()]
     doomed_interviews = [i for (i,) in session.execute(select(Interview.id).where(
         (Interview.deleted_at.is_not(None)) | (Interview.user_id.in_(doomed_users)))).all()]
@@ -101,12 +116,27 @@ def apply_purge(session: Session, storage: LocalStorage) -> dict[str, int]:
         keys = [k for (k,) in session.execute(select(Turn.audio_key).where(
             Turn.interview_id.in_(doomed_interviews), Turn.audio_key.is_not(None))).all()]
         counts["audio_files"] = _delete_files(storage, keys)
+        # The interview's finished jobs (exports, reports, scoring) hold its content and files; a job
+        # still in flight keeps its row and fails on its own when it finds the interview gone.
+        finished = session.execute(select(Job.id, Job.artifact_key).where(
+            Job.subject_id.in_(doomed_interviews), Job.status.in_(TERMINAL))).all()
+        counts["artifact_files"] += _delete_files(storage, [k for _, k in finished if k])
+        if finished:
+            session.execute(delete(Job).where(Job.id.in_([i for i, _ in finished])))
         counts["interviews"] = session.execute(delete(Interview).where(Interview.id.in_(doomed_interviews))
                                                ).rowcount or 0
     if doomed_users:
         keys = [k for (k,) in session.execute(select(Job.artifact_key).where(
             Job.user_id.in_(doomed_users), Job.artifact_key.is_not(None))).all()]
-        counts["artifact_files"] = _delete_files(storage, keys)
+        counts["artifact_files"] += _delete_files(storage, keys)
+        keys = [k for (k,) in session.execute(select(Resume.file_key).where(
+            Resume.user_id.in_(doomed_users), Resume.file_key.is_not(None))).all()]
+        counts["resume_files"] = _delete_files(storage, keys)
+        if _has_table(session, "copilot_chunks"):
+            from core.models.copilot import CopilotSession
+
+            keys = _copilot_audio_keys(session, CopilotSession.user_id.in_(doomed_users))
+            counts["copilot_audio_files"] = _delete_files(storage, keys)
         session.execute(delete(Job).where(Job.user_id.in_(doomed_users)))
         counts["accounts"] = session.execute(delete(User).where(User.id.in_(doomed_users))).rowcount or 0
     return counts

@@ -61,13 +61,16 @@ def _seed(platform) -> dict:  # noqa: ANN001
         s.flush()
         ids["running_job"] = running.id
         if inspect(s.get_bind()).has_table("copilot_sessions"):
-            from core.models.copilot import CopilotSession
+            from core.models.copilot import CopilotChunk, CopilotSession
 
             for name, age in (("old", OLD), ("new", timedelta(0))):
                 cs = CopilotSession(user_id=user.id, created_at=now - age)
                 s.add(cs)
                 s.flush()
                 ids[name]["copilot"] = cs.id
+                key = storage.save(f"copilot/{user.id}/{cs.id}/1.wav", b"RIFF....")  # an untranscribed chunk
+                s.add(CopilotChunk(session_id=cs.id, type="audio", status="failed", audio_key=key))
+                ids[name]["copilot_audio"] = key
     return ids
 
 
@@ -108,6 +111,8 @@ def test_retention_deletes_exactly_what_is_past_its_age_and_a_second_run_deletes
 
             assert s.get(CopilotSession, ids["old"]["copilot"]) is None
             assert s.get(CopilotSession, ids["new"]["copilot"]) is not None
+            assert not storage.exists(ids["old"]["copilot_audio"]) and storage.exists(ids["new"]["copilot_audio"])
+            assert counts["copilot_audio_files"] == 1
 
     r2 = requests.post(platform.base_url + "/api/cron/retention", timeout=10,
                        headers={"Authorization": f"Bearer {platform.settings.cron_secret}"})
@@ -122,31 +127,90 @@ def test_retention_deletes_exactly_what_is_past_its_age_and_a_second_run_deletes
     assert anon.get("/api/retention/receipts").status_code == 401
 
 
-def test_purge_removes_deleted_accounts_and_interviews_with_their_files(platform, client: ApiClient,
+def _export(platform, client: ApiClient, interview_id: str) -> tuple[str, str]:  # noqa: ANN001
+    """Export an interview: (job id, the artifact's storage key)."""
+    from core.models import Job
+
+    job = client.wait_job(data(client.post(f"/api/interviews/{interview_id}/export?format=json"))["job_id"])
+    assert job["status"] == "succeeded", job
+    with platform.runtime.db.Session() as s:
+        return job["id"], s.get(Job, job["id"]).artifact_key
+
+
+def _leaver_files(platform, make_client, fixtures_dir) -> tuple[str, dict[str, str]]:  # noqa: ANN001
+    """A user who uploaded a resume, sent copilot audio and exported an interview: (user id, file keys)."""
+    import base64
+
+    from core.models import CopilotChunk, Resume
+
+    from tests.functional.test_resumes import make_pdf
+
+    leaver = make_client()
+    up = data(leaver.post("/api/resume/upload", files={"file": ("cv.pdf", make_pdf(), "application/pdf")}))
+    assert leaver.wait_job(up["job_id"])["status"] == "succeeded"
+    cop = data(leaver.post("/api/copilot/sessions/start", json={"mode": "interview", "role": "SRE", "company": "X"}))
+    audio = base64.b64encode((fixtures_dir / "answer_short.wav").read_bytes()).decode()
+    chunk = data(leaver.post(f"/api/copilot/sessions/{cop['session_id']}/events",
+                             json={"type": "audio", "content": audio, "format": "wav"}))
+    leaver.wait_job(chunk["transcription"]["job_id"])  # a transcribed chunk's audio is deleted at once
+    # ... a chunk whose transcription failed keeps its audio until the session goes
+    with platform.runtime.db.session_scope() as s:
+        failed = CopilotChunk(session_id=cop["session_id"], type="audio", status="failed",
+                              audio_key=platform.runtime.storage.save(f"copilot/x/{cop['session_id']}/9.wav", b"RIFF"))
+        s.add(failed)
+        s.flush()
+        failed_id = failed.id
+    practice = data(leaver.post("/session/start", json={"job_type": "software_engineer", "focus_area": "behavioral"}))
+    keys = {"export": _export(platform, leaver, practice["session_id"])[1]}
+    with platform.runtime.db.Session() as s:
+        resume = s.get(Resume, up["resume_id"])
+        keys["resume"] = resume.file_key
+        keys["copilot audio"] = s.get(CopilotChunk, failed_id).audio_key
+        return resume.user_id, keys
+
+
+def test_purge_removes_deleted_accounts_and_interviews_with_their_files(platform, client: ApiClient, make_client,
                                                                         fixtures_dir) -> None:  # noqa: ANN001
     from core.clock import utcnow
-    from core.models import Interview, User
+    from core.models import Interview, Job, User
 
+    storage = platform.runtime.storage
     started = data(client.post("/session/start", json={"job_type": "software_engineer", "focus_area": "behavioral"}))
     with open(fixtures_dir / "answer_short.wav", "rb") as f:
         turn = data(client.post("/turn", auth=False, headers={"X-Session-Token": started["token"]},
                                 files={"audio": ("a.wav", f, "audio/wav")}))
     client.wait_job(turn["job_id"])
     kept = data(client.post("/session/start", json={"job_type": "software_engineer", "focus_area": "behavioral"}))
+    # Exports of the interview that will be deleted, and of the one that stays.
+    gone_export_job, gone_export = _export(platform, client, started["session_id"])
+    _, kept_export = _export(platform, client, kept["session_id"])
     assert client.delete(f"/session/{started['session_id']}").status_code == 200
+    leaver_id, leaver_keys = _leaver_files(platform, make_client, fixtures_dir)
     ids = _seed(platform)
     with platform.runtime.db.session_scope() as s:
         gone_user = s.execute(select(User).where(User.subject == f"ret-{ids['tag']}@example.com")).scalar_one()
         gone_user.deleted_at = utcnow()
         gone_user_id = gone_user.id
+        s.get(User, leaver_id).deleted_at = utcnow()
+    for what, key in {**leaver_keys, "deleted interview's export": gone_export, "kept export": kept_export}.items():
+        assert key and storage.exists(key), what
     r = requests.post(platform.base_url + "/api/cron/purge", headers={"X-Cron-Secret": platform.settings.cron_secret},
                       timeout=10)
     assert r.status_code == 202
     result = _wait_job(platform, data(r)["job_id"])["result"]
-    assert result["counts"]["accounts"] >= 1 and result["counts"]["interviews"] >= 2
-    assert not platform.runtime.storage.exists(ids["new"]["audio"])
+    assert result["counts"]["accounts"] >= 2 and result["counts"]["interviews"] >= 3
+    assert result["counts"]["resume_files"] >= 1 and result["counts"]["copilot_audio_files"] >= 1
+    assert result["counts"]["artifact_files"] >= 4  # the seeded user's two, the leaver's, the deleted interview's
+    assert not storage.exists(ids["new"]["audio"])
+    for what, key in {**leaver_keys, "deleted interview's export": gone_export}.items():
+        assert not storage.exists(key), f"the {what} file outlived the purge"
+    for name in ("old", "new"):
+        assert not storage.exists(ids[name]["artifact"]), "the deleted account's job artifacts"
+    assert storage.exists(kept_export), "another interview's export stays"
     with platform.runtime.db.Session() as s:
         assert s.get(User, gone_user_id) is None
         assert s.get(Interview, started["session_id"]) is None
         assert s.get(Interview, kept["session_id"]) is not None
+        assert s.get(User, leaver_id) is None
+        assert s.get(Job, gone_export_job) is None, "the deleted interview's export job goes with it"
     assert data(client.get(f"/session/{kept['session_id']}"))["session_id"] == kept["session_id"]
