@@ -16,10 +16,14 @@ def scheduler(interval: float | None, list_only: bool) -> None:
         settings = Settings.from_env()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    from scheduler.schedule import SCHEDULE
+    from scheduler.schedule import effective
 
+    try:
+        schedule = effective(settings.schedule_crons)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     if list_only:
-        for e in SCHEDULE:
+        for e in schedule:
             click.echo(f"{e.name:<12} {e.cron:<14} {e.actor:<22} {e.description}")
     if not settings.redis_url:
         if list_only:
@@ -39,4 +43,4 @@ def scheduler(interval: float | None, list_only: bool) -> None:
         return
     configure_logging(settings.log_json, settings.log_level)
     runtime.configure(settings)  # the broker the messages go to (no worker, no job code here)
-    serve(settings.redis_url, settings.redis_prefix, interval or settings.scheduler_interval)
+    serve(settings.redis_url, settings.redis_prefix, interval or settings.scheduler_interval, schedule)

@@ -92,6 +92,8 @@ class Settings:
     # plan quota overrides, "PLAN=SESSIONS/AUDIO_MINUTES" per month (e.g. "free=3/10"); see core/plans.py
     plan_quotas: tuple[str, ...] = ()
     scheduler_interval: float = 5.0
+    # per-entry cron overrides for `voicemock scheduler`, "NAME=CRON" separated by ";" (see scheduler/schedule.py)
+    schedule_crons: tuple[str, ...] = ()
     worker_metrics_port: int = 0
     sse_heartbeat_seconds: float = 15.0
     # speech
@@ -184,6 +186,7 @@ class Settings:
             rate_limit_routes=_list(env.get("VOICEMOCK_RATE_LIMIT_ROUTES")),
             plan_quotas=_list(env.get("VOICEMOCK_PLAN_QUOTAS")),
             scheduler_interval=_float(env, "VOICEMOCK_SCHEDULER_INTERVAL", 5.0),
+            schedule_crons=tuple(x.strip() for x in env.get("VOICEMOCK_SCHEDULE_CRONS", "").split(";") if x.strip()),
             worker_metrics_port=_int(env, "VOICEMOCK_WORKER_METRICS_PORT", 0),
             sse_heartbeat_seconds=_float(env, "VOICEMOCK_SSE_HEARTBEAT", 15.0),
             stt_model=env.get("VOICEMOCK_STT_MODEL") or None,

@@ -135,15 +135,15 @@ def never_runs() -> None:
     log.warning("an RQ worker picked up a VoiceMock schedule entry; the scheduler sends Dramatiq messages instead")
 
 
-def serve(redis_url: str, prefix: str, interval: float) -> None:
+def serve(redis_url: str, prefix: str, interval: float, schedule: tuple[Entry, ...] = SCHEDULE) -> None:
     """`voicemock scheduler`: sync the table, then loop until SIGTERM/SIGINT."""
     import redis
 
     connection = redis.Redis.from_url(redis_url)
-    scheduler = VoiceMockScheduler(connection, prefix, interval=interval)
+    scheduler = VoiceMockScheduler(connection, prefix, interval=interval, schedule=schedule)
     scheduler.sync()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    log.info("scheduler %s: %d entries, checking every %.1f s", scheduler.name, len(SCHEDULE), interval)
+    log.info("scheduler %s: %d entries, checking every %.1f s", scheduler.name, len(schedule), interval)
     scheduler.run_until(stop)

@@ -72,3 +72,59 @@ def test_sync_adds_changes_and_removes_entries_to_match_the_table(redis_url: str
     s.sync()
     assert [(j.meta["voicemock_entry"], j.meta["cron_string"]) for j in s.get_jobs()] == [("sweeper", "*/5 * * * *")]
     assert {e.actor for e in SCHEDULE} >= {"maintenance.sweep", "retention.run", "retention.purge"}
+
+
+def test_two_scheduler_processes_send_each_tick_once(pg_url: str, tmp_path) -> None:  # noqa: ANN001
+    """Two real `voicemock scheduler` processes on one (private) Redis, the sweeper due every second."""
+    import json
+    import time
+
+    from tests.support.procs import VENV_BIN, PrivateRedis, Proc, platform_env, wait_for
+
+    private = PrivateRedis.start()
+    env = platform_env(pg_url, private.url, tmp_path, VOICEMOCK_SCHEDULE_CRONS="sweeper=* * * * * * *",
+                       VOICEMOCK_SCHEDULER_INTERVAL="0.2")
+    prefix = env["VOICEMOCK_REDIS_PREFIX"]
+    connection = redis.Redis.from_url(private.url)
+    procs = [Proc(f"scheduler{n}", [str(VENV_BIN / "voicemock"), "scheduler"], env, tmp_path / f"scheduler{n}.log")
+             for n in (1, 2)]
+    try:
+        for p in procs:
+            p.start()
+        wait_for(lambda: connection.llen(f"{prefix}:schedule:log") > 0, 30, "the first scheduled send")
+        # Both are running their loop (rq-scheduler registers each live instance, with a heartbeat).
+        wait_for(lambda: len(connection.keys(f"{prefix}:rq:scheduler_instance:*")) == 2, 10, "two live schedulers")
+        time.sleep(5)
+        assert all(p.alive() for p in procs), [p.log_tail() for p in procs]
+        assert [p.terminate() for p in procs] == [0, 0], "both stop cleanly on SIGTERM"
+
+        log = [json.loads(x) for x in connection.lrange(f"{prefix}:schedule:log", 0, -1)]
+        sweeps = [rec for rec in log if rec["entry"] == "sweeper"]
+        per_tick = Counter(rec["tick"] for rec in sweeps)
+        assert len(per_tick) >= 4, f"the sweeper should have been due about five times: {sorted(per_tick)}"
+        assert max(per_tick.values()) == 1, "no tick was sent twice"
+        # What reached the broker: one Dramatiq message per tick, nothing else for that actor.
+        raw = connection.hgetall(f"{prefix}-dramatiq:maintenance.msgs").values()
+        sent = [m["message_id"] for m in map(json.loads, raw) if m["actor_name"] == "maintenance.sweep"]
+        assert sorted(sent) == sorted(rec["message_id"] for rec in sweeps)
+        senders = Counter(rec["by"] for rec in sweeps)
+        print(f"{len(per_tick)} ticks, sent by {dict(senders)}")
+        assert {int(by.rsplit(":", 1)[1]) for by in senders} <= {p.pid for p in procs}
+    finally:
+        for p in procs:
+            p.stop()
+        private.stop()
+
+
+def test_cron_overrides_replace_an_entry_and_a_bad_one_stops_start_up() -> None:
+    import pytest
+
+    from core.config import ConfigError
+    from scheduler.schedule import effective
+
+    table = {e.name: e for e in effective(("purge=*/10 * * * *", " sweeper = */30 * * * * * * "))}
+    assert table["purge"].cron == "*/10 * * * *" and table["sweeper"].cron == "*/30 * * * * * *"
+    assert table["retention"] == next(e for e in SCHEDULE if e.name == "retention")
+    for bad in ("nosuch=* * * * *", "purge", "purge=every hour"):
+        with pytest.raises(ConfigError, match="VOICEMOCK_SCHEDULE_CRONS"):
+            effective((bad,))
