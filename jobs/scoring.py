@@ -214,7 +214,7 @@ def _delivery(d: Mapping[str, Any]) -> dict[str, Any]:
         issues.append((min(25.0, (wpm - 180) * 0.5), f"Your pace was {round(wpm)} words per minute; slow down to 120-170."))
     if fpm > FILLERS_PER_MINUTE_OK:
         issues.append((min(35.0, (fpm - FILLERS_PER_MINUTE_OK) * 5),
-                       f"You used {fcount} filler words ({fpm:.1f}/min); aim for under {FILLERS_PER_MINUTE_OK:g}/min."))
+                       f"You used {fcount} filler word{'' if fcount == 1 else 's'} ({fpm:.1f}/min); aim for under {FILLERS_PER_MINUTE_OK:g}/min."))
     if long15:
         longest = float(pauses.get("longest_seconds") or 0.0)
         issues.append((min(20.0, long3 * 5 + (long15 - long3) * 2),

@@ -246,7 +246,7 @@ function showResult(result) {
   $("end").className = result.next_question ? "secondary" : "";
   phase("result");
   setStatus(`Scored: overall ${Math.round(result.scores.overall)} out of 100. `
-    + `${Math.round(d.words_per_minute)} words per minute, ${d.fillers.count} filler words.`
+    + `${Math.round(d.words_per_minute)} words per minute, ${d.fillers.count} filler word${d.fillers.count === 1 ? "" : "s"}.`
     + (result.next_question ? "" : " That was the last question; end the session for your report."));
   (result.next_question ? $("next") : $("end")).focus();
 }

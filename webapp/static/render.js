@@ -107,7 +107,7 @@ export function renderPauses(box, desc, segments, delivery) {
   box.replaceChildren(svg("svg", { viewBox: "0 0 400 58", class: "timeline", "aria-hidden": "true", focusable: "false" },
     svg("rect", { x: 10, y: 20, width: 380, height: 4, class: "track" }), speech, pauses, ticks));
   desc.textContent = items.length
-    ? `${items.length} pause(s) of 1.5 s or more: ${items.map((p) => `${secs(p.seconds)} at ${clock(p.start)}`).join(", ")}.`
+    ? `${items.length} pause${items.length === 1 ? "" : "s"} of 1.5 s or more: ${items.map((p) => `${secs(p.seconds)} at ${clock(p.start)}`).join(", ")}.`
     : "No pauses of 1.5 s or more.";
 }
 
