@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from flask import Blueprint, Response
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +14,7 @@ from jobs import batches, resumes
 from webapp.auth import authenticate, current_user, login_required, stream_url
 from webapp.enqueue import new_job, submit
 from webapp.envelope import ok
-from webapp.resumes import GenType
+from webapp.resumes import RESUME_GIVEN, GenType
 from webapp.sse import stream_response
 from webapp.state import db
 from workers.actors import resumes as resume_actors
@@ -35,6 +35,16 @@ class ItemIn(Strict):
 
 
 class BatchIn(Strict):
+    # Valid: an open batch with nothing in it yet, or items (or job descriptions) with a resume to use.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["open"], "properties": {"open": {"const": True}, "items": {"maxItems": 0},
+                                              "job_descriptions": {"maxItems": 0}}},
+        {"allOf": [RESUME_GIVEN, {"anyOf": [
+            {"required": ["items"], "properties": {"items": {"type": "array", "minItems": 1}}},
+            {"required": ["job_descriptions"], "properties": {"job_descriptions": {"type": "array", "minItems": 1}}},
+        ]}]},
+    ]})
+
     type: GenType = "tailor"
     resume_id: str | None = Field(default=None, max_length=40)
     resume_text: str | None = Field(default=None, max_length=resumes.MAX_RESUME_CHARS)

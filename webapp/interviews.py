@@ -36,7 +36,9 @@ class ListQuery(Strict):
 class CreateInterview(Strict):
     title: str | None = Field(default=None, max_length=200)
     job_type: str = Field(default="general", min_length=1, max_length=60)
-    focus_area: str = Field(default="behavioral", min_length=1, max_length=60)
+    # The view also takes aliases ("system design", "Behavioral"); the spec lists the canonical types.
+    focus_area: str = Field(default="behavioral", min_length=1, max_length=60,
+                            json_schema_extra={"enum": question_bank.list_types()})
     difficulty: Difficulty = "medium"
     question_count: int = Field(default=5, ge=1, le=20)
 
@@ -49,7 +51,7 @@ class PostMessage(Strict):
 
 class QuestionsRequest(Strict):
     count: int = Field(default=3, ge=1, le=20)
-    type: str | None = Field(default=None, max_length=60)
+    type: str | None = Field(default=None, max_length=60, json_schema_extra={"enum": [*question_bank.list_types(), None]})
 
 
 class DifficultyRequest(Strict):

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from flask import Blueprint, Response, send_file
+from pydantic import Field
 from sqlalchemy import and_, or_, select
 
 from core import jobstore
@@ -94,7 +95,7 @@ class JobListQuery(Strict):
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None
     kind: str | None = None
     batch_id: str | None = None
-    limit: int = 20
+    limit: int = Field(default=20, ge=1, le=100)  # bounds in the model, so /openapi.json states them
     cursor: str | None = None
 
 
@@ -114,8 +115,6 @@ def _encode_cursor(job: Job) -> str:
 @login_required
 def list_jobs() -> Response:
     q = query(JobListQuery)
-    if not 1 <= q.limit <= 100:
-        raise ValidationFailed([{"path": "limit", "message": "must be between 1 and 100"}])
     stmt = select(Job).where(Job.user_id == current_user().id)
     if q.status:
         stmt = stmt.where(Job.status == q.status)

@@ -80,8 +80,33 @@ _SECURITY = {
 }
 
 
-def _model_schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
+# A character that survives `Strict`'s whitespace stripping and `parse`'s NUL removal.
+NOT_BLANK = r"[^\s\u0000]"
+
+
+def _not_blank(schema: Any) -> Any:
+    """Request models strip whitespace before checking lengths (`Strict`), so a required-length
+    string must also hold a non-space character: say so, or the spec accepts what the server refuses."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and schema.get("minLength", 0) >= 1 and "pattern" not in schema \
+                and "enum" not in schema and "format" not in schema:
+            schema["pattern"] = NOT_BLANK
+        for value in schema.values():
+            _not_blank(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _not_blank(value)
+    return schema
+
+
+def _request_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return _not_blank(schema) if model.model_config.get("str_strip_whitespace") else schema
+
+
+def _model_schema(model: type[BaseModel], defs: dict[str, Any], *, request: bool = False) -> dict[str, Any]:
+    schema = _request_schema(model) if request else model.model_json_schema(
+        ref_template="#/components/schemas/{model}")
     for name, sub in schema.pop("$defs", {}).items():
         defs[name] = sub
     defs[model.__name__] = schema
@@ -104,7 +129,7 @@ def _path_and_params(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _query_params(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema = _request_schema(model)
     for name, sub in schema.pop("$defs", {}).items():
         defs[name] = sub
     required = set(schema.get("required", []))
@@ -181,12 +206,14 @@ def _operation(view: Callable[..., Any], method: str, endpoint: str, defs: dict[
         op["parameters"] = params
     if meta.get("body") is not None:
         op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": _model_schema(meta["body"], defs)}}}
+                             "content": {"application/json": {"schema": _model_schema(meta["body"], defs,
+                                                                                      request=True)}}}
     elif meta.get("multipart"):
         props = {k: ({"type": "string", "format": "binary"} if v == "file" else {"type": "string"})
                  for k, v in meta["multipart"].items()}
+        files = [k for k, v in meta["multipart"].items() if v == "file"]  # the upload itself is required
         op["requestBody"] = {"required": True, "content": {"multipart/form-data": {
-            "schema": {"type": "object", "properties": props}}}}
+            "schema": {"type": "object", "properties": props, "required": files}}}}
     status = str(meta.get("status") or (201 if method == "POST" and meta.get("body") else 200))
     data_schema: dict[str, Any] = {}
     if isinstance(meta.get("data"), type) and issubclass(meta["data"], BaseModel):

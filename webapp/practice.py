@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core import tokens
 from core.clock import utcnow
-from core.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from core.errors import Conflict, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed
 from core.ids import new_id
 from core.models import Interview, Question, Turn, User
 from jobs import practice, question_bank
@@ -19,6 +19,7 @@ from webapp.auth import authenticate, current_user, login_required, stream_url
 from webapp.billing import enforce_quota, meter
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
+from webapp.openapi import document
 from webapp.sse import stream_response
 from webapp.state import db, settings, state
 from webapp.validation import Strict, json_body
@@ -30,8 +31,11 @@ AUDIO_TYPES = {"application/octet-stream", "video/webm", "video/mp4", "video/ogg
 
 
 class StartSession(Strict):
-    job_type: str = Field(default="general", min_length=1, max_length=60)
-    focus_area: str = Field(default="behavioral", min_length=1, max_length=60)
+    # The accepted values are the question bank's (checked in the view); the spec lists them.
+    job_type: str = Field(default="general", min_length=1, max_length=60,
+                          json_schema_extra={"enum": question_bank.list_roles()})
+    focus_area: str = Field(default="behavioral", min_length=1, max_length=60,
+                            json_schema_extra={"enum": question_bank.list_types()})
     difficulty: Literal["easy", "medium", "hard"] = "medium"
     question_count: int = Field(default=5, ge=1, le=20)
 
@@ -67,7 +71,8 @@ def _session_for_caller(session_id: str | None = None) -> Interview:
     caller = authenticate(allow_session=True)
     sid = session_id or caller.session_id or request.form.get("session_id")
     if not sid:
-        raise ValidationFailed([{"path": "session_id", "message": "send X-Session-Token or a session_id field"}])
+        # No session credential at all: an auth failure (401), like a missing token.
+        raise Unauthorized("send X-Session-Token (or a bearer token with a session_id field)")
     if caller.session_id is not None and caller.session_id != sid:
         raise NotFound("session not found")
     return practice.get_owned(db(), sid, caller.user.id)
@@ -94,6 +99,8 @@ def _audio_upload() -> tuple[bytes, str]:
 
 
 @bp.post("/turn")
+@document(auth="session", status=202, multipart={"audio": "file", "question_id": "string", "session_id": "string"},
+          summary="Post a spoken answer (X-Session-Token, or a bearer token with a session_id field)")
 def post_turn() -> Response:
     interview = _session_for_caller()
     if interview.status != "active":

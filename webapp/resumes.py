@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Literal
 
 from flask import Blueprint, Response, request
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import func, select
 
 from core.clock import iso, utcnow
@@ -15,6 +15,7 @@ from jobs import resume_parse, resumes
 from webapp.auth import current_user, login_required
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
+from webapp.openapi import NOT_BLANK
 from webapp.state import db, settings, state
 from webapp.validation import Strict, json_body, query
 
@@ -35,7 +36,15 @@ class ResumeUpdate(Strict):
     sections: dict | None = None
 
 
+# "a resume_id or a resume_text" (checked in the views), in JSON Schema terms for the OpenAPI spec.
+RESUME_GIVEN = {"anyOf": [
+    {"required": ["resume_id"], "properties": {"resume_id": {"type": "string", "pattern": NOT_BLANK}}},
+    {"required": ["resume_text"], "properties": {"resume_text": {"type": "string", "pattern": NOT_BLANK}}}]}
+
+
 class GenerateIn(Strict):
+    model_config = ConfigDict(json_schema_extra=RESUME_GIVEN)
+
     job_description: str = Field(min_length=1, max_length=resumes.MAX_JD_CHARS)
     resume_id: str | None = Field(default=None, max_length=40)
     resume_text: str | None = Field(default=None, max_length=resumes.MAX_RESUME_CHARS)

@@ -24,7 +24,7 @@ class SummaryQuery(Strict):
 
 class AssessmentRequest(Strict):
     session_id: str = Field(min_length=1, max_length=40)
-    skill: str | None = Field(default=None, max_length=60)
+    skill: str | None = Field(default=None, max_length=60, json_schema_extra={"enum": [*RUBRICS, None]})
 
 
 def _echo() -> dict[str, str]:

@@ -21,9 +21,21 @@ def details_of(exc: ValidationError) -> list[dict[str, str]]:
     return [{"path": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in exc.errors()]
 
 
+def _without_nul(data: Any) -> Any:
+    """Drop NUL characters from every string: PostgreSQL text cannot hold them (the driver raises,
+    which would be a 500), and no text, id or name means anything by one."""
+    if isinstance(data, str):
+        return data.replace("\x00", "") if "\x00" in data else data
+    if isinstance(data, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_without_nul(v) for v in data]
+    return data
+
+
 def parse(model: type[M], data: Any) -> M:
     try:
-        return model.model_validate(data)
+        return model.model_validate(_without_nul(data))
     except ValidationError as exc:
         raise ValidationFailed(details_of(exc)) from exc
 
