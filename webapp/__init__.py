@@ -11,7 +11,7 @@ from workers.runtime import Runtime
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     from webapp import (blueprints, cors, errors, idempotency, metrics, openapi, ratelimit, request_ids, state,
-                        tracking)
+                        tracking, validation)
     from webapp.cooperative import make_postgres_cooperative
 
     settings = settings or Settings.from_env()
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.json.sort_keys = False
     state.init_app(app, state.AppState(settings=settings, runtime=runtime, hub=EventHub(runtime.bus)))
     request_ids.init_app(app)
+    validation.init_app(app)  # NUL in URLs and form fields: a 4xx before any view runs
     cors.init_app(app, settings.cors_origins)
     errors.init_app(app)
     ratelimit.init_app(app, settings)  # before idempotency: a replay counts against the limit too

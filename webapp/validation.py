@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import request
+from flask import Flask, request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import UnsupportedMediaType, ValidationFailed
+from core.errors import NotFound, UnsupportedMediaType, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,3 +57,20 @@ def json_body(model: type[M], *, allow_empty: bool = False) -> M:
 
 def query(model: type[M]) -> M:
     return parse(model, request.args.to_dict())
+
+
+def _refuse_nul() -> None:
+    """NUL in a URL or a form field would reach PostgreSQL (a 500 from the driver): an id with one
+    names nothing (404), a form field with one is invalid (400). JSON and query strings are cleaned
+    in `parse`."""
+    if "\x00" in request.path:
+        raise NotFound("no such resource (the URL holds a NUL character)")
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        bad = sorted({k for k, v in request.form.items(multi=True) if "\x00" in k or "\x00" in v})
+        if bad:
+            raise ValidationFailed([{"path": k.replace("\x00", ""), "message": "must not contain NUL characters"}
+                                    for k in bad])
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul)
