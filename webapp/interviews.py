@@ -51,7 +51,8 @@ class PostMessage(Strict):
 
 class QuestionsRequest(Strict):
     count: int = Field(default=3, ge=1, le=20)
-    type: str | None = Field(default=None, max_length=60, json_schema_extra={"enum": [*question_bank.list_types(), None]})
+    type: str | None = Field(default=None, max_length=60,
+                             json_schema_extra={"enum": [*question_bank.list_types(), None]})
 
 
 class DifficultyRequest(Strict):
