@@ -2,6 +2,8 @@
 job carries the request id (and the job id)."""
 from __future__ import annotations
 
+import time
+
 import hashlib
 import hmac
 import io
@@ -88,11 +90,22 @@ def test_every_log_line_of_a_request_and_its_job_carries_the_request_and_job_ids
     assert not stray
 
 
-def test_metrics_show_queue_depth_job_rows_dead_letters_and_workers(platform, anon: ApiClient) -> None:  # noqa: ANN001
+def test_metrics_show_queue_depth_job_rows_dead_letters_and_workers(platform, anon: ApiClient,  # noqa: ANN001
+                                                                     admin_client: ApiClient) -> None:
     from workers import liveness
 
+    # A job runs first, so the duration histogram has a sample whatever ran before this test.
+    canary = admin_client.post("/api/ops/canary", json={}).json()["data"]
+    assert admin_client.wait_job(canary["job_id"])["status"] == "succeeded"
+
+    import redis
+
     stop = liveness.start(platform.settings.redis_url, platform.settings.redis_prefix, interval=0.2)
+    client = redis.Redis.from_url(platform.settings.redis_url)
     try:
+        deadline = time.monotonic() + 5  # the heartbeat thread stamps asynchronously: wait for the first
+        while not client.zcard(liveness.key(platform.settings.redis_prefix)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         text = anon.get("/metrics").text
     finally:
         stop.set()
