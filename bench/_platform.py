@@ -7,14 +7,18 @@ import platform as _platform
 import secrets
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import dramatiq
 from werkzeug.serving import make_server
 
 from core.config import Settings
 from core.logs import configure_logging
+
+if TYPE_CHECKING:
+    import requests
 
 PG_ADMIN = os.environ.get("VOICEMOCK_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("VOICEMOCK_BENCH_REDIS", "redis://127.0.0.1:6379/10")
@@ -83,6 +87,18 @@ def running_platform(mode: str = "production", worker_threads: int = 4, **env: s
             worker.stop()
             rt.bus.close()
             rt.db.dispose()
+
+
+def seconds_until_done(http: "requests.Session", stream_url: str, t0: float, timeout: float = 120) -> float:
+    """Follow a job's SSE stream until its terminal event; seconds since `t0` (perf_counter)."""
+    with http.get(stream_url, stream=True, timeout=(5, timeout)) as resp:
+        for line in resp.iter_lines(decode_unicode=True):
+            if line.startswith("event:") and line[6:].strip() in ("succeeded", "failed", "cancelled"):
+                elapsed = time.perf_counter() - t0
+                if line[6:].strip() != "succeeded":
+                    raise RuntimeError(f"the platform job ended {line[6:].strip()}")
+                return elapsed
+    raise RuntimeError("stream ended without a terminal event")
 
 
 @contextmanager

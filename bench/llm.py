@@ -27,7 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._platform import machine, running_platform  # noqa: E402
+from bench._platform import machine, running_platform, seconds_until_done  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.tokens import mint_access_token  # noqa: E402
 from jobs.interviews import QuestionPlan  # noqa: E402
@@ -48,14 +48,7 @@ def _platform_run(http: requests.Session, base: str, auth: dict[str, str]) -> fl
     t0 = time.perf_counter()
     r = http.post(f"{base}/api/interviews/{iid}/questions", headers=auth, json={"count": 1}, timeout=10)
     r.raise_for_status()
-    with http.get(base + r.json()["data"]["stream_url"], stream=True, timeout=(5, 60)) as resp:
-        for line in resp.iter_lines(decode_unicode=True):
-            if line.startswith("event:") and line[6:].strip() in ("succeeded", "failed"):
-                elapsed = time.perf_counter() - t0
-                if "failed" in line:
-                    raise RuntimeError("the platform job failed")
-                return elapsed
-    raise RuntimeError("stream ended without a terminal event")
+    return seconds_until_done(http, base + r.json()["data"]["stream_url"], t0, timeout=60)
 
 
 def _direct_run(client, model: str) -> float:  # noqa: ANN001

@@ -19,7 +19,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._platform import machine, running_platform  # noqa: E402
+from bench._platform import machine, running_platform, seconds_until_done  # noqa: E402
 from core.tokens import mint_access_token  # noqa: E402
 from jobs.stt import get_stt, load_count, probe_audio  # noqa: E402
 
@@ -34,15 +34,7 @@ def _platform_run(base: str, token: str, audio: Path) -> float:
     r = requests.post(f"{base}/turn", headers={"X-Session-Token": started["token"]}, timeout=30,
                       files={"audio": (audio.name, audio.read_bytes(), "audio/wav")})
     r.raise_for_status()
-    stream = base + r.json()["data"]["stream_url"]
-    with requests.get(stream, stream=True, timeout=(5, 120)) as resp:
-        for line in resp.iter_lines(decode_unicode=True):
-            if line.startswith("event:") and line[6:].strip() in ("succeeded", "failed"):
-                elapsed = time.perf_counter() - t0
-                if "failed" in line:
-                    raise RuntimeError("the platform job failed")
-                return elapsed
-    raise RuntimeError("stream ended without a terminal event")
+    return seconds_until_done(requests.Session(), base + r.json()["data"]["stream_url"], t0)
 
 
 def main() -> None:
