@@ -49,7 +49,7 @@ NOTES = """### Reading these figures
   idle Redis consumers block on a doorbell (`BLPOP`) rung by every send instead of sleeping up to the
   poll interval (`workers/doorbell.py`), which took the pick-up delay of a quiet queue from ~500 ms
   to a few ms. Together: 21 → ~60 jobs/s in the throughput bench.
-- The LLM latency target (< 20 ms added) is missed: the remaining ~40 ms is the POST (auth, row,
+- The LLM latency target (< 20 ms added) is missed: the remaining 35–45 ms is the POST (auth, row,
   event), opening the SSE stream, the claim, the job's own reads/writes and two progress events,
   and the finish, each a few PostgreSQL round trips on a shared 2-core machine.
 """
