@@ -1,7 +1,6 @@
 """Creating jobs from a request: the row and its `queued` event commit together, then the message."""
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import g
@@ -12,8 +11,6 @@ from core.models import Job
 from webapp.auth import stream_url
 from webapp.state import db, state
 from workers import actors, dispatch
-
-log = logging.getLogger(__name__)
 
 
 def new_job(kind: str, *, user_id: str, args: dict[str, Any] | None = None, subject_id: str | None = None,
@@ -33,17 +30,10 @@ def new_job(kind: str, *, user_id: str, args: dict[str, Any] | None = None, subj
 
 
 def submit(job: Job) -> None:
-    """After commit: publish `queued` and send. A broker outage leaves the job queued for the sweeper."""
-    rt = state().runtime
-    staged = getattr(job, "queued_event", None)
-    if staged is not None:
-        rt.events.publish(staged)
-    else:  # a job row made elsewhere (e.g. by a job function): its event is written now
-        try:
-            rt.events.emit(job.stream, "queued", {"kind": job.kind})
-        except Exception as exc:  # noqa: BLE001 - the row is committed; the event is a courtesy
-            log.warning("could not record queued event for %s: %s", job.id, exc)
-    dispatch.send(job.id, job.kind, request_id=job.request_id, mark=staged is None)
+    """After commit: publish `queued` and send (rows made by `new_job` carry their staged event; a row
+    made elsewhere, e.g. by a job function, gets its event written now)."""
+    dispatch.announce_and_send(job.id, job.kind, request_id=job.request_id,
+                               staged=getattr(job, "queued_event", None))
 
 
 def job_links(job: Job) -> dict[str, str]:

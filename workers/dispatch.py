@@ -7,6 +7,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from core import jobstore
+from core.events import Event
 from core.models import Job
 from workers import actors, runtime
 
@@ -32,6 +33,21 @@ def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int
     except Exception as exc:  # noqa: BLE001 - enqueued_at only tunes the sweeper
         log.warning("could not mark %s enqueued: %s", job_id, exc)
     return True
+
+
+def announce_and_send(job_id: str, kind: str, *, request_id: str | None = None,
+                      staged: Event | None = None) -> bool:
+    """For a committed job: publish its `queued` event (the one staged with its row, or a new one
+    written now), then send its message. A broker outage leaves the job queued for the sweeper."""
+    rt = runtime.get()
+    if staged is not None:
+        rt.events.publish(staged)
+    else:
+        try:
+            rt.events.emit(f"job:{job_id}", "queued", {"kind": kind})
+        except Exception as exc:  # noqa: BLE001 - the row is committed; the event is a courtesy
+            log.warning("could not record queued event for %s: %s", job_id, exc)
+    return send(job_id, kind, request_id=request_id, mark=staged is None)
 
 
 def send_job(job: Job) -> bool:

@@ -12,12 +12,6 @@ from workers.actors import job_actor
 from workers.execution import run_job
 
 
-def submit(job_id: str, kind: str, request_id: str | None = None) -> None:
-    """Announce and send a job whose row is committed (a failed send is left to the sweeper)."""
-    runtime.get().events.emit(f"job:{job_id}", "queued", {"kind": kind})
-    dispatch.send(job_id, kind, request_id=request_id)
-
-
 @job_actor("copilot.suggest", queue="llm", on_success="copilot.handoff", on_failure="copilot.handoff")
 def copilot_suggest(job_id: str) -> None:
     run_job(job_id, copilot.suggest)
@@ -32,7 +26,7 @@ def copilot_handoff(message: dict, outcome: Any = None) -> None:
         nxt = copilot.handoff(s, job.subject_id, job.id) if job is not None and job.subject_id else None
         nxt_id = nxt.id if nxt else None
     if nxt_id:
-        submit(nxt_id, copilot.SUGGEST_KIND)
+        dispatch.announce_and_send(nxt_id, copilot.SUGGEST_KIND)
 
 
 @job_actor("copilot.transcribe", queue="stt", on_success="copilot.transcribed")
@@ -48,7 +42,7 @@ def copilot_transcribed(message: dict, outcome: Any = None) -> None:
         job = s.get(Job, (message.get("kwargs") or {}).get("job_id") or "")
         nxt = (job.result or {}).get("suggest_job_id") if job is not None and job.status == "succeeded" else None
     if nxt:
-        submit(nxt, copilot.SUGGEST_KIND)
+        dispatch.announce_and_send(nxt, copilot.SUGGEST_KIND)
 
 
 @job_actor("copilot.summarize", queue="llm")
