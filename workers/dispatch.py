@@ -50,10 +50,6 @@ def announce_and_send(job_id: str, kind: str, *, request_id: str | None = None,
     return send(job_id, kind, request_id=request_id, mark=staged is None)
 
 
-def send_job(job: Job) -> bool:
-    return send(job.id, job.kind, request_id=job.request_id)
-
-
 def retry(job_id: str) -> tuple[Job, bool]:
     """Re-drive a failed or cancelled job: re-queue its row (committed), emit `queued`, send the message.
 
