@@ -6,11 +6,12 @@ explicitly; actors use `session_scope()`. Job functions never commit.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -65,6 +66,28 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    @cached_property
+    def autocommit(self) -> Engine:
+        """PostgreSQL only: an engine whose every statement is its own transaction, committed
+        without waiting for the WAL flush. It carries the single-statement writes of the event log
+        (core/transitions.py): a crash can lose only their last moments, never reorder them, and a
+        job whose state change was lost is re-sent by the sweeper. No pre-ping: `run_statement`
+        retries once on a connection found dead instead of paying a round trip on every checkout."""
+        assert not self.is_sqlite, "SQLite has no autocommit engine (embedded mode uses sessions)"
+        return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20,
+                             connect_args={"connect_timeout": 5, "options": "-c synchronous_commit=off"})
+
+    def run_statement(self, sql: str, params: dict) -> Row | None:
+        """Execute one driver-level statement on the autocommit engine; the first row or None."""
+        for attempt in (1, 2):
+            try:
+                with self.autocommit.connect() as conn:
+                    return conn.exec_driver_sql(sql, params).first()
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        return None  # pragma: no cover - the loop returns or raises
+
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on error, always closed."""
@@ -87,3 +110,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if "autocommit" in self.__dict__:
+            self.autocommit.dispose()

@@ -49,6 +49,13 @@ def renew(session: Session, job_id: str, lease_seconds: int, *, stage: str | Non
                     .execution_options(synchronize_session=False))
 
 
+def renew_many(session: Session, job_ids: list[str], lease_seconds: int) -> None:
+    """Extend the leases of running jobs (one worker process's background keeper)."""
+    session.execute(update(Job).where(Job.id.in_(job_ids), Job.status == "running")
+                    .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+                    .execution_options(synchronize_session=False))
+
+
 def finish(session: Session, job_id: str, status: str, **values: Any) -> bool:
     """running/queued → a terminal status; False when the job had already finished."""
     assert status in TERMINAL

@@ -86,37 +86,31 @@ class JobLifecycle(dramatiq.Middleware):
         from workers import runtime
 
         rt = runtime.get()
-        claimed: dict[str, Any] = {}
-
-        def claim(s: Any) -> bool:
-            job = jobstore.claim(s, job_id, rt.settings.job_lease_seconds)
-            if job is None:
-                claimed["cancelled"] = _cancel_if_requested(s, job_id)
-                claimed["lease_ms"] = jobstore.live_lease_ms(s, job_id)
-                return False
-            claimed.update(attempt=job.attempts, kind=job.kind, request_id=job.request_id)
-            started.update(attempt=job.attempts, kind=job.kind)  # filled before the event is written
-            return True
-
-        started: dict[str, Any] = {}
         try:
-            rt.events.emit(f"job:{job_id}", "started", started, also=claim)
+            job = rt.transitions.claim(job_id, rt.settings.job_lease_seconds)
+            if job is None:
+                with rt.db.session_scope() as s:
+                    cancelled = _cancel_if_requested(s, job_id)
+                    lease_ms = 0 if cancelled else jobstore.live_lease_ms(s, job_id)
         except (OperationalError, DBAPIError) as exc:
             # The database is down: drop this delivery; the row is still queued and the sweeper
             # re-sends it once the database is back.
             log.warning("cannot claim %s (%s); leaving it to the sweeper", job_id, exc.__class__.__name__)
             raise SkipMessage("database unavailable") from exc
-        if "attempt" not in claimed:
-            if claimed.get("cancelled"):
+        if job is None:
+            if cancelled:
                 rt.events.emit(f"job:{job_id}", "cancelled", {})
-            elif claimed.get("lease_ms"):
+            elif lease_ms:
                 # Held under a live lease: either a duplicate (the holder will finish it) or the
                 # broker redelivered a dead worker's message before the lease ran out. Look again
                 # when the lease ends rather than dropping the message.
-                broker.enqueue(message.copy(), delay=claimed["lease_ms"] + 1000)
+                broker.enqueue(message.copy(), delay=lease_ms + 1000)
             raise SkipMessage(f"job {job_id} is finished or held by a live worker")
+        from workers.execution import hand_over
+
+        hand_over(job)
         message.options["job_started_at"] = time.monotonic()
-        structlog.contextvars.bind_contextvars(request_id=claimed["request_id"])
+        structlog.contextvars.bind_contextvars(request_id=job.request_id)
 
     def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message, *,
                               result: Any = None, exception: BaseException | None = None) -> None:
@@ -126,7 +120,6 @@ class JobLifecycle(dramatiq.Middleware):
         from workers import runtime
 
         rt = runtime.get()
-        stream = f"job:{job_id}"
         kind = message.actor_name
         elapsed = time.monotonic() - message.options.get("job_started_at", time.monotonic())
         from workers.execution import take_outcome
@@ -150,7 +143,7 @@ class JobLifecycle(dramatiq.Middleware):
             metrics.observe_job(kind, "failed", elapsed)
             log.warning("job %s failed at %s: %s", job_id, error["stage"], error["message"])
         else:
-            rt.events.emit(stream, "progress", {"stage": "retrying", "pct": 0.0, "error": error,
+            rt.events.emit(f"job:{job_id}", "progress", {"stage": "retrying", "pct": 0.0, "error": error,
                                                 "attempt": message.options.get("retries", 0)},
                            also=lambda s: jobstore.requeue(s, job_id, stage="retrying", error=error))
             metrics.JOB_RETRIES.labels(kind=kind).inc()
@@ -158,7 +151,7 @@ class JobLifecycle(dramatiq.Middleware):
 
 def _finish(rt: Any, job_id: str, status: str, event: dict, **values: Any) -> None:
     """Move the job to a terminal status and announce it, in one transaction (or not at all)."""
-    rt.events.emit(f"job:{job_id}", status, event, also=lambda s: jobstore.finish(s, job_id, status, **values))
+    rt.transitions.finish(job_id, status, event, **values)
 
 
 def _cancel_if_requested(session: Any, job_id: str) -> bool:

@@ -10,6 +10,7 @@ from core.config import Settings
 from core.db import Database
 from core.events import Bus, EventLog, make_bus
 from core.storage import LocalStorage
+from core.transitions import Transitions
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Runtime:
     db: Database
     bus: Bus
     events: EventLog
+    transitions: Transitions
     storage: LocalStorage
     broker: dramatiq.Broker
 
@@ -35,7 +37,8 @@ def configure(settings: Settings, *, broker: dramatiq.Broker | None = None, db: 
     bus = bus or make_bus(settings)
     broker = broker or make_broker(settings)
     dramatiq.set_broker(broker)
-    _runtime = Runtime(settings=settings, db=db, bus=bus, events=EventLog(db, bus),
+    events = EventLog(db, bus)
+    _runtime = Runtime(settings=settings, db=db, bus=bus, events=events, transitions=Transitions(events),
                        storage=LocalStorage(settings.storage_dir), broker=broker)
     from workers import actors  # noqa: F401 - declares every actor on this broker
 

@@ -1,0 +1,150 @@
+"""A job's state changes and the events announcing them, committed together.
+
+Each transition is a conditional UPDATE of the job row plus the next numbered event of its stream,
+in one transaction: the event exists exactly when the change applied. On PostgreSQL the pair is one
+statement (a data-modifying CTE) on the autocommit engine, so a transition costs one round trip
+instead of a transaction's half dozen (pre-ping, BEGIN, SET, UPDATE, number, INSERT, COMMIT). On
+SQLite (embedded mode) it is `EventLog.emit(..., also=<the jobstore UPDATE>)` in a session.
+
+These are the hottest statements of the platform: every job runs `claim`, usually `progress`, and
+`finish`. The slow, rare paths (a claim refused, a retry re-queue) stay with `core.jobstore`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from core import jobstore
+from core.clock import iso, utcnow
+from core.events import NUMBER_AND_INSERT, Event, EventLog, to_json
+from core.models.jobs import TERMINAL
+
+CLAIM_SQL = """WITH c AS (
+  UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = %(now)s, stage = 'started',
+                  lease_until = %(lease)s
+  WHERE id = %(id)s AND NOT cancel_requested
+    AND (status = 'queued' OR (status = 'running' AND lease_until < %(now)s))
+  RETURNING id, kind, attempts, args, user_id, request_id, tracked_skill_id_hash),""" + NUMBER_AND_INSERT.format(
+    src="c", data="json_build_object('attempt', c.attempts, 'kind', c.kind)", also=", c") + """
+SELECT c.id, c.kind, c.attempts, c.args, c.user_id, c.request_id, c.tracked_skill_id_hash, e.seq FROM c, e"""
+
+PROGRESS_SQL = """WITH r AS (
+  UPDATE jobs SET lease_until = %(lease)s, stage = COALESCE(%(stage)s, stage),
+                  progress = COALESCE(%(progress)s, progress)
+  WHERE id = %(id)s AND status = 'running' RETURNING id),""" + NUMBER_AND_INSERT.format(
+    src="(SELECT 1) AS one", data="CAST(%(data)s AS json)", also="") + " SELECT e.seq FROM e"
+
+# The columns a finish may set besides status/finished_at/lease_until, and how each is bound.
+_FINISH_COLUMNS = {"progress": "%(progress)s", "stage": "%(stage)s", "error": "CAST(%(error)s AS json)",
+                   "result": "CAST(%(result)s AS json)", "usage": "CAST(%(usage)s AS json)",
+                   "artifact_key": "%(artifact_key)s", "artifact_name": "%(artifact_name)s",
+                   "artifact_type": "%(artifact_type)s"}
+_JSON_COLUMNS = frozenset({"error", "result", "usage"})
+_finish_sql: dict[tuple[str, ...], str] = {}
+
+
+def _finish_statement(columns: tuple[str, ...]) -> str:
+    sql = _finish_sql.get(columns)
+    if sql is None:
+        sets = "".join(f", {c} = {_FINISH_COLUMNS[c]}" for c in columns)
+        terminal = ", ".join(f"'{t}'" for t in TERMINAL)
+        sql = (f"WITH f AS (UPDATE jobs SET status = %(status)s, finished_at = %(now)s, lease_until = NULL{sets}"
+               f" WHERE id = %(id)s AND status NOT IN ({terminal}) RETURNING id),"
+               + NUMBER_AND_INSERT.format(src="f", data="CAST(%(data)s AS json)", also="") + " SELECT e.seq FROM e")
+        _finish_sql[columns] = sql
+    return sql
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """What a worker needs of the row it just claimed, so it does not read it again."""
+
+    id: str
+    kind: str
+    attempts: int
+    args: dict
+    user_id: str | None
+    request_id: str | None
+    tracked_skill_id_hash: str | None
+
+
+class Transitions:
+    def __init__(self, events: EventLog) -> None:
+        self.events = events
+        self.db = events.db
+
+    @property
+    def one_statement(self) -> bool:
+        return not self.db.is_sqlite
+
+    def claim(self, job_id: str, lease_seconds: int) -> ClaimedJob | None:
+        """queued → running (or a dead worker's job taken over), with its `started` event; None when
+        the job is not claimable (finished, cancelled, or held under a live lease)."""
+        if not self.one_statement:
+            return self._claim_in_session(job_id, lease_seconds)
+        now = utcnow()
+        stream = f"job:{job_id}"
+        row = self.db.run_statement(CLAIM_SQL, {"id": job_id, "stream": stream, "type": "started", "now": now,
+                                                "lease": now + timedelta(seconds=lease_seconds)})
+        if row is None:
+            return None
+        job = ClaimedJob(id=row.id, kind=row.kind, attempts=row.attempts, args=row.args or {}, user_id=row.user_id,
+                         request_id=row.request_id, tracked_skill_id_hash=row.tracked_skill_id_hash)
+        self._announce(stream, int(row.seq), "started", {"attempt": job.attempts, "kind": job.kind}, now)
+        return job
+
+    def _claim_in_session(self, job_id: str, lease_seconds: int) -> ClaimedJob | None:
+        claimed: list[ClaimedJob] = []
+        data: dict[str, Any] = {}
+
+        def claim(s: Any) -> bool:
+            job = jobstore.claim(s, job_id, lease_seconds)
+            if job is None:
+                return False
+            claimed.append(ClaimedJob(id=job.id, kind=job.kind, attempts=job.attempts, args=job.args or {},
+                                      user_id=job.user_id, request_id=job.request_id,
+                                      tracked_skill_id_hash=job.tracked_skill_id_hash))
+            data.update(attempt=job.attempts, kind=job.kind)  # filled before the event is written
+            return True
+
+        self.events.emit(f"job:{job_id}", "started", data, also=claim)
+        return claimed[0] if claimed else None
+
+    def progress(self, job_id: str, data: dict, lease_seconds: int) -> Event:
+        """A running job's `progress` event; its lease, stage and progress ride along."""
+        stage, pct = data.get("stage"), data.get("pct")
+        stream = f"job:{job_id}"
+        if not self.one_statement:
+            event = self.events.emit(stream, "progress", data, also=lambda s: jobstore.renew(
+                s, job_id, lease_seconds, stage=stage, progress=pct))
+            assert event is not None
+            return event
+        now = utcnow()
+        row = self.db.run_statement(PROGRESS_SQL, {
+            "id": job_id, "stream": stream, "type": "progress", "data": to_json(data), "now": now,
+            "lease": now + timedelta(seconds=lease_seconds), "stage": stage,
+            "progress": None if pct is None else float(pct)})
+        return self._announce(stream, int(row.seq), "progress", data, now)
+
+    def finish(self, job_id: str, status: str, data: dict, **values: Any) -> bool:
+        """running/queued → a terminal status with its event; False when the job had already finished."""
+        assert status in TERMINAL
+        stream = f"job:{job_id}"
+        if not self.one_statement:
+            return self.events.emit(stream, status, data, also=lambda s: jobstore.finish(
+                s, job_id, status, **values)) is not None
+        columns = tuple(sorted(values))
+        now = utcnow()
+        params = {c: (to_json(v) if c in _JSON_COLUMNS else v) for c, v in values.items()}
+        params.update(id=job_id, status=status, stream=stream, type=status, data=to_json(data), now=now)
+        row = self.db.run_statement(_finish_statement(columns), params)
+        if row is None:
+            return False
+        self._announce(stream, int(row.seq), status, data, now)
+        return True
+
+    def _announce(self, stream: str, seq: int, type: str, data: dict, now: Any) -> Event:
+        event = Event(stream=stream, seq=seq, type=type, data=data, ts=iso(now))
+        self.events.publish(event)
+        return event
