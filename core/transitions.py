@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
 from core import jobstore
 from core.clock import iso, utcnow
 from core.events import NUMBER_AND_INSERT, Event, EventLog, to_json
-from core.models.jobs import TERMINAL
+from core.models.jobs import TERMINAL, EventStream, Job, JobEvent
 
 CLAIM_SQL = """WITH c AS (
   UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = %(now)s, stage = 'started',
@@ -69,6 +72,20 @@ class ClaimedJob:
     tracked_skill_id_hash: str | None
 
 
+CREATE_SQL = """WITH j AS (
+  INSERT INTO jobs (id, kind, queue, status, progress, attempts, args, user_id, subject_id, batch_id, request_id,
+                    idempotency_key, tracked_skill_id_hash, cancel_requested, created_at, enqueued_at)
+  VALUES (%(id)s, %(kind)s, %(queue)s, 'queued', 0, 0, CAST(%(args)s AS json), %(user_id)s, %(subject_id)s,
+          %(batch_id)s, %(request_id)s, %(idempotency_key)s, %(tracked_skill_id_hash)s, false, %(now)s, %(now)s)
+  RETURNING id),
+s AS (INSERT INTO event_streams (name, last_seq) SELECT %(stream)s, 1 FROM j RETURNING last_seq)
+INSERT INTO events (stream, seq, type, data, created_at) SELECT %(stream)s, 1, %(type)s, CAST(%(data)s AS json), %(now)s FROM s"""
+
+
+_NEW_JOB_COLUMNS = ("id", "kind", "queue", "args", "user_id", "subject_id", "batch_id", "request_id",
+                    "idempotency_key", "tracked_skill_id_hash", "created_at", "enqueued_at")
+
+
 class Transitions:
     def __init__(self, events: EventLog) -> None:
         self.events = events
@@ -77,6 +94,35 @@ class Transitions:
     @property
     def one_statement(self) -> bool:
         return not self.db.is_sqlite
+
+    def create(self, session: Session, job: Job, data: dict) -> Event:
+        """Write a brand-new job row (status queued) and its `queued` event, the stream's first, in
+        the caller's transaction (they commit together). Nobody can be listening to a stream whose
+        id has not been handed out yet, so the event is not published: readers replay it."""
+        if not self.one_statement:
+            session.add(job)
+            return self.events.stage_first(session, job.stream, "queued", data)
+        job.status, job.progress, job.attempts, job.cancel_requested = "queued", 0.0, 0, False
+        session.connection().exec_driver_sql(CREATE_SQL, {
+            "id": job.id, "kind": job.kind, "queue": job.queue, "args": to_json(job.args or {}),
+            "user_id": job.user_id, "subject_id": job.subject_id, "batch_id": job.batch_id,
+            "request_id": job.request_id, "idempotency_key": job.idempotency_key,
+            "tracked_skill_id_hash": job.tracked_skill_id_hash, "now": job.created_at, "stream": job.stream,
+            "type": "queued", "data": to_json(data)})
+        return Event(stream=job.stream, seq=1, type="queued", data=data, ts=iso(job.created_at))
+
+    def create_many(self, session: Session, jobs: list[Job], data: dict) -> None:
+        """`create` for a burst of new jobs: three multi-row inserts (rows, stream numbers, `queued`
+        events) in the caller's transaction, whatever the number of jobs."""
+        if not jobs:
+            return
+        rows = [{c: getattr(job, c) for c in _NEW_JOB_COLUMNS} for job in jobs]
+        session.execute(insert(Job), rows)
+        session.execute(insert(EventStream), [{"name": job.stream, "last_seq": 1} for job in jobs])
+        session.execute(insert(JobEvent), [{"stream": job.stream, "seq": 1, "type": "queued", "data": data,
+                                            "created_at": job.created_at} for job in jobs])
+        for job in jobs:
+            job.status, job.progress, job.attempts, job.cancel_requested = "queued", 0.0, 0, False
 
     def claim(self, job_id: str, lease_seconds: int) -> ClaimedJob | None:
         """queued → running (or a dead worker's job taken over), with its `started` event; None when

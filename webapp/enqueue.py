@@ -13,19 +13,22 @@ from webapp.state import db, state
 from workers import actors, dispatch
 
 
+def _job_row(kind: str, *, user_id: str, args: dict[str, Any] | None = None, subject_id: str | None = None,
+             batch_id: str | None = None) -> Job:
+    now = utcnow()
+    return Job(id=new_id("job"), kind=kind, queue=actors.queue_of(kind), args=args or {}, user_id=user_id,
+              subject_id=subject_id, batch_id=batch_id, request_id=getattr(g, "request_id", None),
+              idempotency_key=getattr(g, "idempotency_key", None),
+              tracked_skill_id_hash=getattr(g, "tracked_skill_id_hash", None), created_at=now, enqueued_at=now)
+
+
 def new_job(kind: str, *, user_id: str, args: dict[str, Any] | None = None, subject_id: str | None = None,
             batch_id: str | None = None) -> Job:
     """Add a job row and its `queued` event to the request's session (the caller commits, then
     calls `submit`). `enqueued_at` starts now: the sweeper waits its full interval before it
     re-sends a job whose first send failed."""
-    now = utcnow()
-    job = Job(id=new_id("job"), kind=kind, queue=actors.queue_of(kind), args=args or {}, user_id=user_id,
-              subject_id=subject_id, batch_id=batch_id, request_id=getattr(g, "request_id", None),
-              idempotency_key=getattr(g, "idempotency_key", None),
-              tracked_skill_id_hash=getattr(g, "tracked_skill_id_hash", None), created_at=now, enqueued_at=now)
-    session = db()
-    session.add(job)
-    job.queued_event = state().runtime.events.stage_first(session, job.stream, "queued", {"kind": kind})
+    job = _job_row(kind, user_id=user_id, args=args, subject_id=subject_id, batch_id=batch_id)
+    job.queued_event = state().runtime.transitions.create(db(), job, {"kind": kind})
     return job
 
 
@@ -39,6 +42,15 @@ def submit(job: Job) -> None:
 def job_links(job: Job) -> dict[str, str]:
     return {"job_id": job.id, "status_url": f"/api/jobs/{job.id}",
             "stream_url": stream_url(f"/api/jobs/{job.id}/events", job.user_id or "", job.stream)}
+
+
+def enqueue_many(kind: str, *, user_id: str, args: list[dict[str, Any]]) -> list[Job]:
+    """A burst of jobs of one kind: rows and `queued` events in one commit, messages in one send."""
+    jobs = [_job_row(kind, user_id=user_id, args=a) for a in args]
+    state().runtime.transitions.create_many(db(), jobs, {"kind": kind})
+    db().commit()
+    dispatch.send_many(jobs)
+    return jobs
 
 
 def enqueue(kind: str, *, user_id: str, args: dict[str, Any] | None = None, subject_id: str | None = None,

@@ -13,7 +13,7 @@ from core.clock import iso
 from core.errors import ServiceUnavailable
 from core.models import Job, User
 from webapp.auth import admin_required, current_user
-from webapp.enqueue import enqueue, job_links
+from webapp.enqueue import enqueue, enqueue_many, job_links
 from webapp.envelope import ok
 from webapp.state import db, state
 from webapp.validation import Strict, json_body, query
@@ -37,6 +37,20 @@ def canary() -> Response:
     body = json_body(CanaryRequest, allow_empty=True)
     job = enqueue("ops.canary", user_id=current_user().id, args=body.model_dump())
     return ok(job_links(job), status=202)
+
+
+class CanaryBurst(CanaryRequest):
+    count: int = Field(ge=1, le=1000)
+
+
+@bp.post("/canaries")
+@admin_required
+def canaries() -> Response:
+    """A burst of identical canaries (load-testing a deployment): one commit, one broker round trip."""
+    body = json_body(CanaryBurst)
+    args = body.model_dump(exclude={"count"})
+    jobs = enqueue_many("ops.canary", user_id=current_user().id, args=[dict(args) for _ in range(body.count)])
+    return ok({"count": len(jobs), "jobs": [job_links(j) for j in jobs]}, status=202)
 
 
 def broker_depths(broker: dramatiq.Broker) -> tuple[str, dict[str, dict[str, int | None]]]:

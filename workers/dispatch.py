@@ -3,6 +3,7 @@ because the sweeper re-sends jobs left queued."""
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from sqlalchemy.orm import Session
 
@@ -35,14 +36,28 @@ def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int
     return True
 
 
+def send_many(jobs: list[Job]) -> bool:
+    """Send the messages of a burst of committed new jobs, in one broker round trip where the broker
+    allows it (Redis); False (and a warning) when the broker is down: the sweeper re-sends them."""
+    rt = runtime.get()
+    batched = getattr(rt.broker, "batched", None)
+    try:
+        with batched() if batched is not None else nullcontext():
+            for job in jobs:
+                actors.ACTORS[job.kind].send_with_options(kwargs={"job_id": job.id}, request_id=job.request_id)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the rows stay queued for the sweeper
+        log.warning("could not send %d jobs: %s; the sweeper will re-send them", len(jobs), exc)
+        return False
+    return True
+
+
 def announce_and_send(job_id: str, kind: str, *, request_id: str | None = None,
                       staged: Event | None = None) -> bool:
-    """For a committed job: publish its `queued` event (the one staged with its row, or a new one
-    written now), then send its message. A broker outage leaves the job queued for the sweeper."""
+    """For a committed job: make sure its `queued` event exists (`staged`: written with its row, and
+    unheard of until now, so there is no one to publish it to), then send its message. A broker
+    outage leaves the job queued for the sweeper."""
     rt = runtime.get()
-    if staged is not None:
-        rt.events.publish(staged)
-    else:
+    if staged is None:
         try:
             rt.events.emit(f"job:{job_id}", "queued", {"kind": kind})
         except Exception as exc:  # noqa: BLE001 - the row is committed; the event is a courtesy

@@ -61,6 +61,25 @@ def test_retrying_a_job_that_did_not_fail_is_a_conflict_and_unknown_ids_are_404(
     assert r.status_code == 404 and r.json()["stage"] == "retry"
 
 
+def test_a_burst_of_canaries_goes_in_at_once_and_every_one_runs_once(admin_client: ApiClient,
+                                                                      client: ApiClient) -> None:
+    r = admin_client.post("/api/ops/canaries", json={"count": 25, "payload": {"burst": True}})
+    assert r.status_code == 202, r.text
+    body = data(r)
+    assert body["count"] == 25 and len({j["job_id"] for j in body["jobs"]}) == 25
+    for links in body["jobs"]:
+        job = admin_client.wait_job(links["job_id"])
+        assert job["status"] == "succeeded" and job["attempts"] == 1, job
+        assert job["result"]["payload"] == {"burst": True}
+    events = admin_client.sse(body["jobs"][-1]["stream_url"], auth=False, max_events=10, timeout=10)
+    assert [e.type for e in events] == ["queued", "started", "progress", "succeeded"]
+    assert [e.id for e in events] == [1, 2, 3, 4]
+    for bad in ({}, {"count": 0}, {"count": 1001}, {"count": 2, "steps": 0}):
+        r = admin_client.post("/api/ops/canaries", json=bad)
+        assert r.status_code == 400 and r.json()["stage"] == "validation", (bad, r.text)
+    assert client.post("/api/ops/canaries", json={"count": 1}).status_code == 403
+
+
 def test_bad_job_list_queries_are_rejected(admin_client: ApiClient) -> None:
     for q in ("status=exploded", "limit=0", "limit=1000", "colour=red"):
         r = admin_client.get(f"/api/ops/jobs?{q}")

@@ -244,6 +244,7 @@ FORBIDDEN_FIELDS = {"user_id": "usr_someone_else", "id": "chosen_id", "status": 
 CREATES = [
     ("POST", "/session/start", {"job_type": "software_engineer", "focus_area": "behavioral"}, False),
     ("POST", "/api/ops/canary", {"payload": 1}, True),
+    ("POST", "/api/ops/canaries", {"count": 2}, True),
     ("POST", "/api/interviews", {"title": "t"}, False),
     ("POST", "/api/copilot/sessions/start", {"mode": "interview"}, False),
     ("POST", "/api/resume", {"title": "t", "text": "Engineer."}, False),
