@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_BENCH := $(VENV)/.installed-bench
 
 .PHONY: run test test-slow bench install lint clean
 
@@ -30,7 +31,11 @@ test: $(STAMP_TEST)
 test-slow: $(STAMP_TEST)
 	$(BIN)/python -m pytest -m slow
 
-bench: $(STAMP_TEST)
+$(STAMP_BENCH): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@ $(STAMP_TEST) $(STAMP)
+
+bench: $(STAMP_BENCH)
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -38,7 +38,7 @@ EMIT_SQL = ("WITH" + NUMBER_AND_INSERT.format(src="(SELECT 1) AS one", data="CAS
             + " SELECT e.seq FROM e")
 
 TERMINAL_TYPES = frozenset({"succeeded", "failed", "cancelled"})
-Listener = Callable[[str, dict], None]
+Listener = Callable[[str, "dict | bytes"], None]  # (stream, payload: a dict, or its JSON not yet decoded)
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,9 @@ class RedisBus:
                     if msg is None or msg.get("type") != "pmessage":
                         continue
                     stream = msg["channel"].decode()[len(self._prefix):]
-                    payload = json.loads(msg["data"])
+                    # Every process hears every event: the listener decodes only what it has takers for.
                     for cb in list(self._listeners):
-                        cb(stream, payload)
+                        cb(stream, msg["data"])
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 # Listeners catch up from the stored log; we only need to come back.
                 log.warning("event bus disconnected (%s); reconnecting", exc)
@@ -260,12 +260,12 @@ class EventHub:
         with self._lock:
             return sum(len(v) for v in self._subs.values())
 
-    def _dispatch(self, stream: str, payload: dict) -> None:
+    def _dispatch(self, stream: str, payload: dict | bytes) -> None:
         with self._lock:
             subs: Iterable[Subscription] = tuple(self._subs.get(stream, ()))
         if not subs:
             return
-        event = Event.from_dict(payload)
+        event = Event.from_dict(json.loads(payload) if isinstance(payload, (bytes, str)) else payload)
         for sub in subs:
             try:
                 sub.queue.put_nowait(event)

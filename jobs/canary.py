@@ -14,6 +14,14 @@ from core.errors import BadInput, TransientError
 from jobs.context import JobContext
 
 
+def _sleep(ctx: JobContext, seconds: float) -> None:
+    """Sleep in short slices, so a cancelled canary stops within a moment, not at its next step."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.25))
+        ctx.check_cancelled()
+
+
 def run_canary(session: Session, ctx: JobContext, *, sleep_seconds: float = 0.0, steps: int = 1,
                fail_attempts: int = 0, bad_input: bool = False, payload: Any = None) -> dict[str, Any]:
     if bad_input:
@@ -22,7 +30,6 @@ def run_canary(session: Session, ctx: JobContext, *, sleep_seconds: float = 0.0,
         raise TransientError(f"canary transient failure on attempt {ctx.attempt}", stage="canary")
     steps = max(1, steps)
     for i in range(steps):
-        if sleep_seconds:
-            time.sleep(sleep_seconds / steps)
+        _sleep(ctx, sleep_seconds / steps)
         ctx.progress("canary", (i + 1) / steps)
     return {"ok": True, "attempt": ctx.attempt, "payload": payload}

@@ -40,7 +40,7 @@ def canary() -> Response:
 
 
 class CanaryBurst(CanaryRequest):
-    count: int = Field(ge=1, le=1000)
+    count: int = Field(ge=1, le=500)
 
 
 @bp.post("/canaries")

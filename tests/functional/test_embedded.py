@@ -30,8 +30,13 @@ def embedded_env(data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("embedded")
+def embedded_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embedded")
+
+
+@pytest.fixture(scope="module")
+def embedded_server(embedded_data_dir: Path) -> Iterator[str]:
+    data_dir = embedded_data_dir
     port = _free_port()
     log = open(data_dir / "server.log", "w")
     proc = subprocess.Popen([str(BIN / "voicemock"), "dev", "--port", str(port)], env=embedded_env(data_dir),
@@ -104,3 +109,20 @@ def test_embedded_jobs_that_write_then_report_progress_do_not_lock_sqlite(embedd
         assert job["status"] == "succeeded", job
     pdf = requests.get(f"{embedded_server}/api/jobs/{job_ids[-1]}/artifact", headers=auth, timeout=10)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+
+
+def test_a_burst_of_canaries_runs_on_sqlite(embedded_server: str, embedded_data_dir: Path) -> None:
+    """The burst route's multi-row inserts and its plain (non-Redis) sends work in embedded mode too."""
+    env = embedded_env(embedded_data_dir)  # the same installation: the same signing secret
+    token = subprocess.run([str(BIN / "voicemock"), "token", "create", "--user", "ops@example.com", "--admin"],
+                           capture_output=True, text=True, timeout=60, env=env, check=True).stdout.strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    r = requests.post(embedded_server + "/api/ops/canaries", json={"count": 5}, headers=auth, timeout=10)
+    assert r.status_code == 202, r.text
+    ids = [j["job_id"] for j in r.json()["data"]["jobs"]]
+    deadline = time.monotonic() + 30
+    for job_id in ids:
+        while (job := requests.get(f"{embedded_server}/api/jobs/{job_id}", headers=auth,
+                                   timeout=10).json()["data"])["status"] != "succeeded":
+            assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
+            time.sleep(0.1)

@@ -84,13 +84,42 @@ def _fuzz(base_url: str, token: str) -> tuple[int, dict[str, list[str]]]:
     return tried, failures
 
 
+def _cancel_leftovers(base_url: str, token: str) -> None:
+    """Fuzzed canaries (bursts of up to 500, sleeps of up to 300 s) would hold the shared worker's
+    threads long after this test: cancel whatever the fuzz left unfinished and wait for it to stop."""
+    import time
+
+    with requests.Session() as s:
+        s.headers["Authorization"] = f"Bearer {token}"
+
+        def unfinished(status: str) -> list[str]:
+            ids, cursor = [], None
+            while True:
+                page = s.get(f"{base_url}/api/jobs", params={"status": status, "limit": 100,
+                                                             **({"cursor": cursor} if cursor else {})}, timeout=30)
+                body = page.json()["data"]
+                ids += [j["id"] for j in body["jobs"]]
+                if not (cursor := body.get("next_cursor")):
+                    return ids
+        for status in ("queued", "running"):
+            for job_id in unfinished(status):
+                s.delete(f"{base_url}/api/jobs/{job_id}", timeout=30)  # 409 if it finished meanwhile
+        deadline = time.monotonic() + 60
+        while unfinished("running") or unfinished("queued"):
+            assert time.monotonic() < deadline, "cancelled fuzz jobs did not stop"
+            time.sleep(0.2)
+
+
 @pytest.mark.parametrize("admin", [False, True], ids=["user", "admin"])
 def test_every_check_passes_on_every_route(platform, admin: bool) -> None:  # noqa: ANN001
     from core.tokens import mint_access_token
 
     email = "admin@example.com" if admin else "fuzz-all@example.com"
     token = mint_access_token(platform.settings, email, email=email, admin=admin)
-    tried, failures = _fuzz(platform.base_url, token)
+    try:
+        tried, failures = _fuzz(platform.base_url, token)
+    finally:
+        _cancel_leftovers(platform.base_url, token)
     assert tried > 30
     report = "\n\n".join(f"{label} ({len(msgs)}):\n" + "\n".join(msgs[:2]) for label, msgs in sorted(failures.items()))
     assert not failures, report
