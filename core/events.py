@@ -7,8 +7,10 @@ connections), whatever the number of clients.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -85,7 +87,15 @@ class LocalBus:
 
 
 class RedisBus:
-    """Redis pub/sub: one pattern subscription per process, reconnecting on failure."""
+    """Redis pub/sub: one pattern subscription per process, reconnecting on failure.
+
+    Publishing hands the event to one background thread per process, which sends whatever has
+    piled up in one pipeline: the job thread does not wait for Redis, and a busy worker pays one
+    round trip for many events. Order is kept (one queue, one sender). An event whose publish is
+    lost (Redis down, the process killed) is still stored: SSE readers re-check the log at every
+    heartbeat."""
+
+    _BATCH = 500
 
     def __init__(self, redis_url: str, prefix: str = "vm") -> None:
         import redis  # local import: embedded mode never needs it
@@ -97,9 +107,61 @@ class RedisBus:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._outbox: "queue.Queue[tuple[str, str] | None]" = queue.Queue()
+        self._sender: threading.Thread | None = None
+        self._sender_pid = 0
 
     def publish(self, stream: str, payload: dict) -> None:
-        self._redis.publish(self._prefix + stream, json.dumps(payload, separators=(",", ":")))
+        if self._sender_pid != os.getpid() or self._sender is None:
+            self._start_sender()
+        self._outbox.put((self._prefix + stream, json.dumps(payload, separators=(",", ":"))))
+
+    def _start_sender(self) -> None:
+        with self._lock:
+            if self._sender_pid == os.getpid() and self._sender is not None:
+                return
+            # A forked child inherits neither the thread nor, safely, the queue: start afresh.
+            self._outbox = queue.Queue()
+            self._sender = threading.Thread(target=self._send_loop, name="voicemock-event-publisher", daemon=True)
+            self._sender_pid = os.getpid()
+            self._sender.start()
+            atexit.register(self.flush)
+
+    def _send_loop(self) -> None:
+        outbox = self._outbox
+        while True:
+            item = outbox.get()
+            batch, done = [], item is None
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= self._BATCH:
+                    break
+                try:
+                    item = outbox.get_nowait()
+                except queue.Empty:
+                    break
+                done = item is None
+            if batch:
+                try:
+                    pipe = self._redis.pipeline(transaction=False)
+                    for channel, data in batch:
+                        pipe.publish(channel, data)
+                    pipe.execute()
+                except Exception as exc:  # noqa: BLE001 - the events are stored; readers catch up by replay
+                    log.warning("publish of %d events failed: %s", len(batch), exc)
+            for _ in range(len(batch) + (1 if done else 0)):
+                outbox.task_done()
+            if done:
+                return
+
+    def flush(self, timeout: float = 2.0) -> None:
+        """Wait (a little) for the events handed to the publisher to go out (at exit, in tests)."""
+        sender = self._sender
+        if sender is None or self._sender_pid != os.getpid() or not sender.is_alive():
+            return
+        deadline = time.monotonic() + timeout
+        while self._outbox.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def listen(self, callback: Listener) -> None:
         with self._lock:
@@ -135,6 +197,7 @@ class RedisBus:
                     log.debug("pubsub close failed", exc_info=True)
 
     def close(self) -> None:
+        self.flush()
         self._stop.set()
 
 

@@ -1,10 +1,11 @@
 """A Redis broker whose idle consumers wait on a doorbell instead of sleeping.
 
-Dramatiq's Redis consumer polls an empty queue with a growing sleep (up to the worker timeout), so a
-message sent to a quiet queue waits on average half that interval before anyone looks. Here every
-enqueue also rings the queue's doorbell (`LPUSH` of a token, trimmed), and an idle consumer blocks
-on `BLPOP` of that doorbell for the same interval: it wakes the moment work arrives, and an idle
-fleet still costs Redis one call per consumer per interval.
+Dramatiq's Redis consumer polls an empty queue (and a full prefetch) with a growing sleep (up to
+the worker timeout), so a message sent to a quiet queue waits on average half that interval before
+anyone looks. Here every enqueue also rings the queue's doorbell (`LPUSH` of a token, trimmed), and
+an idle consumer blocks on `BLPOP` of that doorbell for the same interval: it wakes the moment work
+arrives, and an idle fleet still costs Redis one call per consumer per interval. A consumer whose
+prefetch is full looks again after a couple of milliseconds, when the acks have freed room.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dramatiq.common import compute_backoff, current_millis, dq_name, q_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
+_FULL_PREFETCH_WAIT = 0.002  # seconds
 _BELL_CAP = 64  # rings nobody answered are capped, so a long-idle queue wakes at most this many times
 
 
@@ -97,12 +99,16 @@ class _DoorbellConsumer(_RedisConsumer):
                         self.queue_name, self.prefetch - self.outstanding_message_count)
                 if messages:
                     continue
+                if self.outstanding_message_count >= self.prefetch:
+                    # Prefetch is full: nothing may be fetched until an ack, and acks are handled by
+                    # this same consumer thread once we return. Look again very soon, without the
+                    # growing back-off (Dramatiq's own consumer backs off here up to the idle
+                    # timeout, so under load its worker threads can sit idle waiting for it).
+                    time.sleep(_FULL_PREFETCH_WAIT)
+                    return None
                 self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-                if self.outstanding_message_count < self.prefetch:
-                    # Block on the doorbell instead of sleeping; any ring means "look again".
-                    self.broker.client.blpop([self.broker.bell(self.queue_name)], timeout=max(backoff_ms, 10) / 1000)
-                else:
-                    time.sleep(backoff_ms / 1000)  # prefetch is full: nothing to fetch until an ack
+                # Block on the doorbell instead of sleeping; any ring means "look again".
+                self.broker.client.blpop([self.broker.bell(self.queue_name)], timeout=max(backoff_ms, 10) / 1000)
                 return None
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
