@@ -20,7 +20,7 @@ from bench._cluster import machine  # noqa: E402
 
 BENCHES = [  # (name, script, args, quick args)
     ("Job throughput", "throughput.py", ["--jobs", "2000", "--profile"], ["--jobs", "300"]),
-    ("Scaling with worker processes", "scaling.py", ["--jobs", "600"], ["--jobs", "150", "--processes", "1,2"]),
+    ("Scaling with worker processes", "scaling.py", ["--jobs", "3000"], ["--jobs", "150", "--processes", "1,2"]),
     ("SSE fan-out", "sse_fanout.py", ["--clients", "1000"], ["--clients", "200"]),
     ("API latency", "api_latency.py", ["--seconds", "8"], ["--seconds", "3"]),
     ("Speech (bench/stt.py)", "stt.py", [], ["--runs", "2"]),

@@ -67,7 +67,7 @@ def run(n: int, counts: list[int]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--jobs", type=int, default=800)
+    ap.add_argument("--jobs", type=int, default=3000)
     ap.add_argument("--processes", default="1,2,4")
     args = ap.parse_args()
     out = run(args.jobs, [int(x) for x in args.processes.split(",")])

@@ -54,13 +54,16 @@ class DoorbellRedisBroker(RedisBroker):
         pipe.lpush(self.bell(queue_name), 1)
         pipe.ltrim(self.bell(queue_name), 0, _BELL_CAP - 1)
 
+    def script_args(self, command: str, queue_name: str, *args: Any) -> list[Any]:
+        """The arguments of the dispatch script, built as `RedisBroker._dispatch` builds them
+        (dramatiq 2.2, the pinned floor)."""
+        return [command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
+                self.dead_message_ttl, self._should_do_maintenance(command), self._max_unpack_size(), *args]
+
     def do_enqueue(self, queue_name: str, message_id: str, data: bytes) -> None:
         """`RedisBroker.enqueue` ends here: the message and, for a queue served now (not the delay
-        queue), its doorbell ring go to Redis in one round trip. The arguments of the dispatch
-        script are built as `RedisBroker._dispatch` builds them (dramatiq 2.2, the pinned floor)."""
-        argv = ["enqueue", current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
-                self.dead_message_ttl, self._should_do_maintenance("enqueue"), self._max_unpack_size(),
-                message_id, data]
+        queue), its doorbell ring go to Redis in one round trip."""
+        argv = self.script_args("enqueue", queue_name, message_id, data)
         script = self.scripts["dispatch"]
         delayed = queue_name == dq_name(q_name(queue_name))
         batch = getattr(self._batch, "pipe", None)
@@ -82,8 +85,59 @@ class DoorbellRedisBroker(RedisBroker):
 
 
 class _DoorbellConsumer(_RedisConsumer):
+    """Besides the doorbell: acks are collected and sent in one pipeline by the consumer thread.
+
+    Dramatiq acks from the worker thread, one Redis round trip per message on the job's own path.
+    Here the worker thread only records the ack (and frees its prefetch slot), and the consumer
+    thread sends everything recorded each time it looks for messages, and on close. An ack lost to
+    a crash only means a redelivery, which the job's claim turns away."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acks: list[str] = []
+        self._acks_lock = threading.Lock()
+
+    def ack(self, message: Any) -> None:
+        # The current queue might differ from message.queue_name (a delayed message): the ack goes
+        # to this consumer's queue, as in Dramatiq.
+        with self._acks_lock:
+            self._acks.append(message.options["redis_message_id"])
+        self.queued_message_ids.discard(message.message_id)
+
+    def flush_acks(self) -> None:
+        with self._acks_lock:
+            ids, self._acks = self._acks, []
+        if not ids:
+            return
+        pipe = self.broker.client.pipeline(transaction=False)
+        script = self.broker.scripts["dispatch"]
+        for redis_message_id in ids:
+            script(args=self.broker.script_args("ack", self.queue_name, redis_message_id),
+                   keys=[self.broker.namespace], client=pipe)
+        try:
+            pipe.execute()
+        except redis.ConnectionError:
+            with self._acks_lock:  # sent again with the next batch
+                self._acks[:0] = ids
+            raise
+
+    def close(self) -> None:
+        """On shutdown (the worker threads have stopped by now): send the last acks, and put back
+        the messages fetched but never handed to a worker thread. Dramatiq's consumer leaves those
+        in its ack set until its heartbeat times out, delaying them by a minute or more."""
+        try:
+            self.flush_acks()
+            leftovers = [Message.decode(data) for data in self.message_cache if data is not None]
+            self.message_cache = []
+            if leftovers:
+                self.requeue(leftovers)
+        except redis.ConnectionError:
+            pass  # the broker requeues what a gone consumer left unacked
+        super().close()
+
     def __next__(self) -> Any:
         try:
+            self.flush_acks()
             while True:
                 if self.message_cache:
                     data = self.message_cache.pop(0)

@@ -1,6 +1,7 @@
 """Dramatiq middleware: the job row's lifecycle and its events, log context, retry policy."""
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from typing import Any, Callable
@@ -149,9 +150,25 @@ class JobLifecycle(dramatiq.Middleware):
             metrics.JOB_RETRIES.labels(kind=kind).inc()
 
 
+_FINISH_PAUSES = (0.2, 1.0, 3.0)  # seconds between attempts to record an outcome
+
+
 def _finish(rt: Any, job_id: str, status: str, event: dict, **values: Any) -> None:
-    """Move the job to a terminal status and announce it, in one transaction (or not at all)."""
-    rt.transitions.finish(job_id, status, event, **values)
+    """Move the job to a terminal status and announce it, in one transaction (or not at all).
+
+    The work is done: losing its outcome would leave the row running until its lease ran out and
+    the sweeper re-ran it. A passing failure to record it (memory briefly exhausted by another
+    job under the worker's cap, a dropped connection) is tried again a few times first."""
+    for pause in (*_FINISH_PAUSES, None):
+        try:
+            rt.transitions.finish(job_id, status, event, **values)
+            return
+        except (MemoryError, DBAPIError) as exc:
+            if pause is None:
+                raise
+            log.warning("could not record %s of %s (%s); trying again", status, job_id, type(exc).__name__)
+            gc.collect()
+            time.sleep(pause)
 
 
 def _cancel_if_requested(session: Any, job_id: str) -> bool:

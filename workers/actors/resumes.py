@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from core.errors import TransientError
 from core.models import Job, Resume
 from jobs import batches, resumes
 from workers import runtime
@@ -26,13 +27,18 @@ def resume_parse(job_id: str) -> None:
 def resume_parse_failed(message: dict, outcome: Any = None) -> None:
     """The parse job's writes rolled back with it: record the failure on the resume row."""
     rt = runtime.get()
-    with rt.db.session_scope() as s:
-        job = s.get(Job, _job_id(message) or "")
-        if job is None or job.status != "failed":
-            return  # an attempt that will be retried
-        resume_id = (job.args or {}).get("resume_id")
-        s.execute(update(Resume).where(Resume.id == resume_id, Resume.status == "parsing")
-                  .values(status="failed", error=job.error).execution_options(synchronize_session=False))
+    try:
+        with rt.db.session_scope() as s:
+            job = s.get(Job, _job_id(message) or "")
+            if job is None or job.status != "failed":
+                return  # an attempt that will be retried
+            resume_id = (job.args or {}).get("resume_id")
+            s.execute(update(Resume).where(Resume.id == resume_id, Resume.status == "parsing")
+                      .values(status="failed", error=job.error).execution_options(synchronize_session=False))
+    except MemoryError as exc:
+        # Another job under the worker's memory cap (often the very resume that failed) held the
+        # memory a moment ago: this small update is worth another try.
+        raise TransientError("no memory to record the failed parse", stage="resume") from exc
 
 
 @job_actor("resume.generate", queue="llm", on_success="batches.item_done", on_failure="batches.item_done")
