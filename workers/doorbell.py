@@ -9,6 +9,7 @@ prefetch is full looks again after a couple of milliseconds, when the acks have 
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -116,7 +117,7 @@ class _DoorbellConsumer(_RedisConsumer):
                    keys=[self.broker.namespace], client=pipe)
         try:
             pipe.execute()
-        except redis.ConnectionError:
+        except redis.RedisError:
             with self._acks_lock:  # sent again with the next batch
                 self._acks[:0] = ids
             raise
@@ -131,8 +132,11 @@ class _DoorbellConsumer(_RedisConsumer):
             self.message_cache = []
             if leftovers:
                 self.requeue(leftovers)
-        except redis.ConnectionError:
-            pass  # the broker requeues what a gone consumer left unacked
+        except redis.RedisError as exc:
+            # Never raise here: Dramatiq closes a failed consumer before making a new one, and an
+            # error out of close() would end the consumer thread (and the queue's consumption).
+            # The broker requeues what a gone worker left unacked.
+            logging.getLogger(__name__).warning("consumer of %s closed without flushing: %s", self.queue_name, exc)
         super().close()
 
     def __next__(self) -> Any:
