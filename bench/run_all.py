@@ -38,11 +38,13 @@ NOTES = """### Reading these figures
   then a broker send; every run job is a claim + `started`, a progress step, a finish +
   `succeeded` (each stored in PostgreSQL and published on Redis). The bare-Dramatiq baseline moves a
   message with no database at all. With one HTTP POST per job the front (gunicorn, auth, rate
-  limit, the insert, the send) is the bound: about 2.5 ms of CPU per request on a machine whose two
-  cores also run the worker, PostgreSQL, Redis and the load generator; the ratio stays under 0.5
-  there. Submitted in bursts (`POST /api/ops/canaries`, one commit and one Redis round trip per
-  burst) the worker becomes the bound and the ratio passes 0.5.
-- Fixes made from the profiles (session 2, 52 → ~300 jobs/s one POST per job): a job's state change
+  limit, the insert, the send) is the bound: a few ms of CPU per request on a machine whose two
+  cores also run the worker, PostgreSQL, Redis and the load generator, so that ratio stays near
+  0.2–0.3. Submitted in bursts (`POST /api/ops/canaries`, one commit and one Redis round trip per
+  burst) the worker is the bound and the ratio passes 0.5. Both run with the default worker
+  (1 process × 4 threads) against Dramatiq with the same processes and threads; the 2,000-job runs
+  last seconds, so expect ±15 % between runs.
+- Fixes made from the profiles (session 2; one POST per job 52 → 200–300 jobs/s, the worker alone ~700): a job's state change
   and its event are one statement on PostgreSQL (a data-modifying CTE: update the row, number the
   stream, insert the event) on an autocommit engine without pre-ping, instead of a transaction of
   six or seven round trips (`core/transitions.py`); the worker hands the claimed row to the actor
@@ -50,10 +52,20 @@ NOTES = """### Reading these figures
   thread per process renews every running job in one UPDATE instead of a thread per job; a new
   job's row and `queued` event are one statement, and the event is not published (no one can be
   listening to a stream whose id has not been handed out); message and doorbell ring go to Redis in
-  one pipeline. Earlier (session 1, 15 → 52 jobs/s): psycopg2 yields to gevent under gunicorn
-  (`webapp/cooperative.py`), events commit without waiting for the WAL flush (a crash can lose only
-  their last moments, never reorder them; the sweeper re-sends a job whose state did not stick),
-  idle Redis consumers block on a doorbell (`BLPOP`) rung by every send.
+  one pipeline; events are published by one background sender per process, pipelined; acks are
+  recorded by worker threads and sent in one pipeline by the consumer thread; a consumer with a
+  full prefetch looks again after 2 ms instead of backing off towards the idle timeout (Dramatiq's
+  own consumer does, leaving worker threads idle under load). Earlier (session 1, 15 → 52 jobs/s):
+  psycopg2 yields to gevent under gunicorn (`webapp/cooperative.py`), events commit without waiting
+  for the WAL flush (a crash can lose only their last moments, never reorder them; the sweeper
+  re-sends a job whose state did not stick), idle Redis consumers block on a doorbell (`BLPOP`).
+- Scaling: one worker process now drains ~700 jobs/s, and with PostgreSQL and Redis on the same
+  two cores the machine is full at one or two processes; four only add contention. (Session 1,
+  before the per-job costs came down: 83 → 103 → 106 jobs/s for 1, 2, 4 processes.) On a bigger
+  machine add processes up to the cores PostgreSQL leaves free.
+- Tried and dropped: reading the caller's user row and writing a lone job through the autocommit
+  engine (fewer round trips for `POST /api/ops/canary`) measured slower, not faster; more worker
+  threads raise the platform and the bare baseline alike (8 threads: 756 vs 1880 msg/s).
 - LLM job latency: the platform's added time is the POST (auth, row + event), the broker hop, the
   claim, the job's own reads and writes, one progress step and the finish, and the SSE stream's
   delivery of `succeeded`. The fake OpenAI server sets TCP_NODELAY: without it every direct call
