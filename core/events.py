@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Iterable, Protocol
 
 from sqlalchemy import insert, select, text
@@ -107,52 +108,44 @@ class RedisBus:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._outbox: "queue.Queue[tuple[str, str] | None]" = queue.Queue()
+        self._outbox: "queue.Queue[tuple[str, str]]" = queue.Queue()
         self._sender: threading.Thread | None = None
         self._sender_pid = 0
 
     def publish(self, stream: str, payload: dict) -> None:
-        if self._sender_pid != os.getpid() or self._sender is None:
+        if self._sender_pid != os.getpid():
             self._start_sender()
         self._outbox.put((self._prefix + stream, json.dumps(payload, separators=(",", ":"))))
 
     def _start_sender(self) -> None:
         with self._lock:
-            if self._sender_pid == os.getpid() and self._sender is not None:
+            if self._sender_pid == os.getpid():
                 return
             # A forked child inherits neither the thread nor, safely, the queue: start afresh.
             self._outbox = queue.Queue()
-            self._sender = threading.Thread(target=self._send_loop, name="voicemock-event-publisher", daemon=True)
+            self._sender = threading.Thread(target=self._send_loop, args=(self._outbox,),
+                                            name="voicemock-event-publisher", daemon=True)
             self._sender_pid = os.getpid()
             self._sender.start()
             atexit.register(self.flush)
 
-    def _send_loop(self) -> None:
-        outbox = self._outbox
+    def _send_loop(self, outbox: "queue.Queue[tuple[str, str]]") -> None:
         while True:
-            item = outbox.get()
-            batch, done = [], item is None
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= self._BATCH:
-                    break
+            batch = [outbox.get()]
+            while len(batch) < self._BATCH:
                 try:
-                    item = outbox.get_nowait()
+                    batch.append(outbox.get_nowait())
                 except queue.Empty:
                     break
-                done = item is None
-            if batch:
-                try:
-                    pipe = self._redis.pipeline(transaction=False)
-                    for channel, data in batch:
-                        pipe.publish(channel, data)
-                    pipe.execute()
-                except Exception as exc:  # noqa: BLE001 - the events are stored; readers catch up by replay
-                    log.warning("publish of %d events failed: %s", len(batch), exc)
-            for _ in range(len(batch) + (1 if done else 0)):
+            try:
+                pipe = self._redis.pipeline(transaction=False)
+                for channel, data in batch:
+                    pipe.publish(channel, data)
+                pipe.execute()
+            except Exception as exc:  # noqa: BLE001 - the events are stored; readers catch up by replay
+                log.warning("publish of %d events failed: %s", len(batch), exc)
+            for _ in batch:
                 outbox.task_done()
-            if done:
-                return
 
     def flush(self, timeout: float = 2.0) -> None:
         """Wait (a little) for the events handed to the publisher to go out (at exit, in tests)."""
@@ -217,9 +210,7 @@ class EventLog:
             created = utcnow()
             row = self.db.run_statement(EMIT_SQL, {"stream": stream, "type": type, "data": to_json(data),
                                                    "now": created})
-            event = Event(stream=stream, seq=int(row.seq), type=type, data=data, ts=iso(created))
-            self.publish(event)
-            return event
+            return self.announce(stream, int(row.seq), type, data, created)
         with self.db.session_scope() as s:
             if not self.db.is_sqlite:
                 # Events and the job transitions riding with them need not wait for the WAL flush:
@@ -232,6 +223,10 @@ class EventLog:
             created = utcnow()
             # A Core insert: the hottest statement of the platform skips the ORM's unit of work.
             s.execute(insert(JobEvent).values(stream=stream, seq=seq, type=type, data=data, created_at=created))
+        return self.announce(stream, seq, type, data, created)
+
+    def announce(self, stream: str, seq: int, type: str, data: dict, created: datetime) -> Event:
+        """Publish an event that has just been stored (and committed) as number `seq` of its stream."""
         event = Event(stream=stream, seq=seq, type=type, data=data, ts=iso(created))
         self.publish(event)
         return event

@@ -71,6 +71,12 @@ class ClaimedJob:
     request_id: str | None
     tracked_skill_id_hash: str | None
 
+    @classmethod
+    def of(cls, row: Any) -> "ClaimedJob":
+        """From anything with the job's columns as attributes (a claimed ORM row, a RETURNING row)."""
+        return cls(id=row.id, kind=row.kind, attempts=row.attempts, args=row.args or {}, user_id=row.user_id,
+                   request_id=row.request_id, tracked_skill_id_hash=row.tracked_skill_id_hash)
+
 
 CREATE_SQL = """WITH j AS (
   INSERT INTO jobs (id, kind, queue, status, progress, attempts, args, user_id, subject_id, batch_id, request_id,
@@ -96,13 +102,13 @@ class Transitions:
         return not self.db.is_sqlite
 
     def create(self, session: Session, job: Job, data: dict) -> Event:
-        """Write a brand-new job row (status queued) and its `queued` event, the stream's first, in
-        the caller's transaction (they commit together). Nobody can be listening to a stream whose
-        id has not been handed out yet, so the event is not published: readers replay it."""
+        """Write a brand-new job row (built queued, as `webapp.enqueue` builds it) and its `queued`
+        event, the stream's first, in the caller's transaction (they commit together). Nobody can be
+        listening to a stream whose id has not been handed out yet, so the event is not published:
+        readers replay it."""
         if not self.one_statement:
             session.add(job)
             return self.events.stage_first(session, job.stream, "queued", data)
-        job.status, job.progress, job.attempts, job.cancel_requested = "queued", 0.0, 0, False
         session.connection().exec_driver_sql(CREATE_SQL, {
             "id": job.id, "kind": job.kind, "queue": job.queue, "args": to_json(job.args or {}),
             "user_id": job.user_id, "subject_id": job.subject_id, "batch_id": job.batch_id,
@@ -121,8 +127,6 @@ class Transitions:
         session.execute(insert(EventStream), [{"name": job.stream, "last_seq": 1} for job in jobs])
         session.execute(insert(JobEvent), [{"stream": job.stream, "seq": 1, "type": "queued", "data": data,
                                             "created_at": job.created_at} for job in jobs])
-        for job in jobs:
-            job.status, job.progress, job.attempts, job.cancel_requested = "queued", 0.0, 0, False
 
     def claim(self, job_id: str, lease_seconds: int) -> ClaimedJob | None:
         """queued → running (or a dead worker's job taken over), with its `started` event; None when
@@ -135,9 +139,8 @@ class Transitions:
                                                 "lease": now + timedelta(seconds=lease_seconds)})
         if row is None:
             return None
-        job = ClaimedJob(id=row.id, kind=row.kind, attempts=row.attempts, args=row.args or {}, user_id=row.user_id,
-                         request_id=row.request_id, tracked_skill_id_hash=row.tracked_skill_id_hash)
-        self._announce(stream, int(row.seq), "started", {"attempt": job.attempts, "kind": job.kind}, now)
+        job = ClaimedJob.of(row)
+        self.events.announce(stream, int(row.seq), "started", {"attempt": job.attempts, "kind": job.kind}, now)
         return job
 
     def _claim_in_session(self, job_id: str, lease_seconds: int) -> ClaimedJob | None:
@@ -148,9 +151,7 @@ class Transitions:
             job = jobstore.claim(s, job_id, lease_seconds)
             if job is None:
                 return False
-            claimed.append(ClaimedJob(id=job.id, kind=job.kind, attempts=job.attempts, args=job.args or {},
-                                      user_id=job.user_id, request_id=job.request_id,
-                                      tracked_skill_id_hash=job.tracked_skill_id_hash))
+            claimed.append(ClaimedJob.of(job))
             data.update(attempt=job.attempts, kind=job.kind)  # filled before the event is written
             return True
 
@@ -171,7 +172,7 @@ class Transitions:
             "id": job_id, "stream": stream, "type": "progress", "data": to_json(data), "now": now,
             "lease": now + timedelta(seconds=lease_seconds), "stage": stage,
             "progress": None if pct is None else float(pct)})
-        return self._announce(stream, int(row.seq), "progress", data, now)
+        return self.events.announce(stream, int(row.seq), "progress", data, now)
 
     def finish(self, job_id: str, status: str, data: dict, **values: Any) -> bool:
         """running/queued → a terminal status with its event; False when the job had already finished."""
@@ -187,10 +188,5 @@ class Transitions:
         row = self.db.run_statement(_finish_statement(columns), params)
         if row is None:
             return False
-        self._announce(stream, int(row.seq), status, data, now)
+        self.events.announce(stream, int(row.seq), status, data, now)
         return True
-
-    def _announce(self, stream: str, seq: int, type: str, data: dict, now: Any) -> Event:
-        event = Event(stream=stream, seq=seq, type=type, data=data, ts=iso(now))
-        self.events.publish(event)
-        return event

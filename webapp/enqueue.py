@@ -19,7 +19,8 @@ def _job_row(kind: str, *, user_id: str, args: dict[str, Any] | None = None, sub
     return Job(id=new_id("job"), kind=kind, queue=actors.queue_of(kind), args=args or {}, user_id=user_id,
               subject_id=subject_id, batch_id=batch_id, request_id=getattr(g, "request_id", None),
               idempotency_key=getattr(g, "idempotency_key", None),
-              tracked_skill_id_hash=getattr(g, "tracked_skill_id_hash", None), created_at=now, enqueued_at=now)
+              tracked_skill_id_hash=getattr(g, "tracked_skill_id_hash", None), created_at=now, enqueued_at=now,
+              status="queued", progress=0.0, attempts=0, cancel_requested=False)
 
 
 def new_job(kind: str, *, user_id: str, args: dict[str, Any] | None = None, subject_id: str | None = None,

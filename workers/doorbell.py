@@ -27,6 +27,10 @@ _BELL_CAP = 64  # rings nobody answered are capped, so a long-idle queue wakes a
 
 
 class DoorbellRedisBroker(RedisBroker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._batch = threading.local()  # .pipe/.queues while this thread is inside `batched()`
+
     def bell(self, queue_name: str) -> str:
         return f"{self.namespace}:bell:{queue_name}"
 
@@ -44,42 +48,30 @@ class DoorbellRedisBroker(RedisBroker):
         finally:
             self._batch.pipe = None
 
-    @property
-    def _batch(self) -> threading.local:
-        local = self.__dict__.get("_batch_local")
-        if local is None:
-            local = self.__dict__.setdefault("_batch_local", threading.local())
-        return local
-
     def _ring(self, pipe: Any, queue_name: str) -> None:
         pipe.lpush(self.bell(queue_name), 1)
         pipe.ltrim(self.bell(queue_name), 0, _BELL_CAP - 1)
 
-    def script_args(self, command: str, queue_name: str, *args: Any) -> list[Any]:
-        """The arguments of the dispatch script, built as `RedisBroker._dispatch` builds them
-        (dramatiq 2.2, the pinned floor)."""
-        return [command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
+    def dispatch_into(self, pipe: Any, command: str, queue_name: str, *args: Any) -> None:
+        """Queue one call of Dramatiq's dispatch script on `pipe`, its arguments built as
+        `RedisBroker._dispatch` builds them (dramatiq 2.2, the pinned floor)."""
+        argv = [command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
                 self.dead_message_ttl, self._should_do_maintenance(command), self._max_unpack_size(), *args]
+        self.scripts["dispatch"](args=argv, keys=[self.namespace], client=pipe)
 
     def do_enqueue(self, queue_name: str, message_id: str, data: bytes) -> None:
         """`RedisBroker.enqueue` ends here: the message and, for a queue served now (not the delay
-        queue), its doorbell ring go to Redis in one round trip."""
-        argv = self.script_args("enqueue", queue_name, message_id, data)
-        script = self.scripts["dispatch"]
-        delayed = queue_name == dq_name(q_name(queue_name))
+        queue), its doorbell ring go to Redis in one round trip (or with the thread's batch)."""
         batch = getattr(self._batch, "pipe", None)
-        if batch is not None:
-            script(args=argv, keys=[self.namespace], client=batch)
-            if not delayed:
+        pipe = batch if batch is not None else self.client.pipeline(transaction=False)
+        self.dispatch_into(pipe, "enqueue", queue_name, message_id, data)
+        if queue_name != dq_name(q_name(queue_name)):
+            if batch is not None:
                 self._batch.queues.add(queue_name)
-            return
-        if delayed:
-            script(args=argv, keys=[self.namespace])
-            return
-        pipe = self.client.pipeline(transaction=False)
-        script(args=argv, keys=[self.namespace], client=pipe)
-        self._ring(pipe, queue_name)
-        pipe.execute()
+            else:
+                self._ring(pipe, queue_name)
+        if batch is None:
+            pipe.execute()
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> "_DoorbellConsumer":
         return _DoorbellConsumer(self, queue_name, prefetch, timeout)
@@ -111,10 +103,8 @@ class _DoorbellConsumer(_RedisConsumer):
         if not ids:
             return
         pipe = self.broker.client.pipeline(transaction=False)
-        script = self.broker.scripts["dispatch"]
         for redis_message_id in ids:
-            script(args=self.broker.script_args("ack", self.queue_name, redis_message_id),
-                   keys=[self.broker.namespace], client=pipe)
+            self.broker.dispatch_into(pipe, "ack", self.queue_name, redis_message_id)
         try:
             pipe.execute()
         except redis.RedisError:

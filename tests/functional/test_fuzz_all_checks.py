@@ -8,7 +8,6 @@ re-send requests (`ignored_auth` drops the credentials, `unsupported_method` tri
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 import pytest
@@ -18,11 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import InvalidArgument, Unsatisfiable
 from schemathesis import GenerationMode
 
+from tests.support.fuzzing import fuzzable_operations
+
 pytestmark = pytest.mark.slow
 
-# As in the fast test: streams stay open by design, the cron routes would run retention against every
-# other test's data, and /metrics is plain text for Prometheus.
-_EXCLUDED = re.compile(r"/events$|/stream$|^/api/cron/|^/metrics$")
 EXAMPLES = 25
 
 
@@ -55,10 +53,7 @@ def _fuzz(base_url: str, token: str) -> tuple[int, dict[str, list[str]]]:
     no_negative: list[str] = []
     tried = 0
     with requests.Session() as session:
-        for result in schema.get_all_operations():
-            operation = result.ok()
-            if _EXCLUDED.search(operation.path):
-                continue
+        for operation in fuzzable_operations(schema):
             tried += 1
             label = f"{operation.method.upper()} {operation.path}"
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
