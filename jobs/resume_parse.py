@@ -176,10 +176,15 @@ def _docx_text(data: bytes) -> str:
 
 
 def _xml_out_of_memory(exc: BaseException) -> bool:
-    """libxml2 reports a failed allocation as a syntax error with code ERR_NO_MEMORY."""
+    """libxml2 reports a failed allocation as a syntax error with code ERR_NO_MEMORY; when the
+    allocation failure breaks the parse, the error raised may carry the consequence (a truncated
+    tag, say) while ERR_NO_MEMORY sits earlier in its error log."""
     from lxml import etree
 
-    return isinstance(exc, etree.XMLSyntaxError) and exc.code == etree.ErrorTypes.ERR_NO_MEMORY
+    if not isinstance(exc, etree.XMLSyntaxError):
+        return False
+    no_memory = etree.ErrorTypes.ERR_NO_MEMORY
+    return exc.code == no_memory or any(entry.type == no_memory for entry in (exc.error_log or ()))
 
 
 def _heading(line: str) -> str | None:
