@@ -9,7 +9,8 @@ Heuristics, kept deliberately simple and predictable:
 - "like" is a filler only when it is followed by another filler ("like, um") or is surrounded by
   breaks: a comma/sentence end or a >= 0.3 s gap on both sides ("and, like, it was"). "I like Go" is
   never counted.
-- "so" is a filler only at the start of the answer or of a sentence ("So, I was...").
+- "so" is a filler only when another filler follows it ("So, um, I was..."); a sentence-initial "So,"
+  alone is a discourse marker that links to what came before, not a filler.
 - "kind of"/"sort of" after a determiner ("what kind of database") are neither fillers nor hedges;
   otherwise they count as both (they are filler and hedge at once: "it was kind of slow").
 - Pauses are gaps between consecutive words, rounded to milliseconds before thresholding so that a
@@ -220,7 +221,7 @@ def _fillers(toks: Sequence[_Tok]) -> list[dict[str, Any]]:
             followed = i + 1 < len(toks) and _filler_len(toks, i + 1) > 0
             n = 1 if followed or (_break_before(toks, i) and _break_after(toks, i)) else 0
         elif not n and tok.norm == "so":
-            n = 1 if i == 0 or toks[i - 1].raw[-1:] in ".!?" else 0
+            n = 1 if i + 1 < len(toks) and _filler_len(toks, i + 1) > 0 else 0
         if n:
             found.append({
                 "word": " ".join(t.norm for t in toks[i:i + n]),

@@ -99,9 +99,11 @@ def test_like_is_a_filler_only_between_breaks_or_before_another_filler():
     assert analyze_delivery(words_from("and like um it broke"))["fillers"]["by_word"] == {"like": 1, "um": 1}
 
 
-def test_so_is_a_filler_only_at_the_start_of_a_sentence():
-    result = analyze_delivery(words_from("So, we started. It was so slow. So I fixed it."))
-    assert result["fillers"]["by_word"] == {"so": 2}
+def test_so_is_a_filler_only_before_another_filler():
+    # A sentence-initial "So," links to what came before: not a filler (issue 14).
+    assert analyze_delivery(words_from("So, we started. It was so slow. So I fixed it."))["fillers"]["count"] == 0
+    result = analyze_delivery(words_from("So, um, we started."))
+    assert result["fillers"]["by_word"] == {"so": 1, "um": 1}
 
 
 def test_kind_of_after_a_determiner_is_neither_filler_nor_hedge():
