@@ -10,6 +10,7 @@ release the key instead, so the client can try again with it. Keys are per user 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import timedelta
 
@@ -52,6 +53,12 @@ def _replay(row: IdempotencyKey) -> Response:
                                       content_type=row.content_type or "application/json")
     resp.headers[HEADER] = row.key
     resp.headers["Idempotent-Replayed"] = "true"
+    try:  # the replayed body names the first request's id: the header says the same
+        first_id = json.loads(row.body or "{}").get("request_id")
+    except (ValueError, AttributeError):
+        first_id = None
+    if isinstance(first_id, str) and first_id:
+        resp.headers["X-Request-ID"] = first_id
     return resp
 
 
