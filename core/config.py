@@ -77,6 +77,8 @@ class Settings:
     allow_guest: bool = True
     cron_secret: str = ""
     tracking_secret: str = ""
+    # X-Tracked-Skill-Id-Hash: plain SHA-256 (document 001) unless a deployment opts into HMAC-SHA256
+    tracking_keyed_hash: bool = False
     # http
     cors_origins: tuple[str, ...] = ("*",)
     trusted_proxies: tuple[str, ...] = ()
@@ -174,6 +176,7 @@ class Settings:
             allow_guest=_bool(env.get("VOICEMOCK_ALLOW_GUEST"), mode == "embedded"),
             cron_secret=env.get("VOICEMOCK_CRON_SECRET") or (secret_key[:16] + "-cron" if mode == "embedded" else ""),
             tracking_secret=env.get("VOICEMOCK_TRACKING_SECRET") or secret_key,
+            tracking_keyed_hash=_bool(env.get("VOICEMOCK_TRACKING_KEYED_HASH"), False),
             cors_origins=_list(env.get("VOICEMOCK_CORS_ORIGINS"), ("*",)),
             trusted_proxies=_list(env.get("VOICEMOCK_TRUSTED_PROXIES")),
             max_audio_bytes=_int(env, "VOICEMOCK_MAX_AUDIO_BYTES", 25 * 1024 * 1024),
