@@ -235,6 +235,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS and value:
                 value = _mask(str(value))
+            elif isinstance(value, str) and "://" in value:  # e.g. OPENAI_BASE_URL, a JWKS URL with a key
+                value = mask_url(value)
             if isinstance(value, tuple):
                 value = list(value)
             if f.name == "extra":
@@ -244,12 +246,34 @@ class Settings:
 
 
 def _mask(value: str) -> str:
-    if "://" in value and "@" in value:  # keep the host of a URL, hide credentials
-        scheme, rest = value.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
     if "://" in value:
-        return value
+        return mask_url(value)
     return value[:2] + "***" if len(value) > 6 else "***"
+
+
+_SECRET_QUERY = ("password", "passwd", "pwd", "secret", "token", "key", "apikey", "api_key", "access_token",
+                 "auth", "credential", "signature", "sig")
+
+
+def mask_url(value: str) -> str:
+    """A URL with its credentials hidden, parsed (not pattern-matched): the whole userinfo (user and
+    password) and any query parameter named like a secret. The scheme, host,
+    port, path and the other parameters stay readable."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(value)
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = "***@" + netloc.rsplit("@", 1)[1]  # the last @ ends the userinfo: p@ssw0rd stays hidden
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode([(k, "***" if any(s in k.lower() for s in _SECRET_QUERY) else v) for k, v in pairs],
+                              safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "***"
 
 
 def _embedded_secret(data_dir: str) -> str:

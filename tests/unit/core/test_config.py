@@ -36,3 +36,25 @@ def test_masked_settings_hide_secrets_and_credentials() -> None:
     assert "hunter2" not in str(m) and "k" * 40 not in str(m) and "sk-abcdefgh" not in str(m)
     assert m["database_url"] == "postgresql+psycopg2://***@db:5432/vm"
     assert m["llm_provider"] == "openai" and m["mode"] == "production"
+
+
+def test_voicemock_config_masks_credentials_wherever_a_url_holds_them() -> None:
+    """Issue 13 item 14: a password with an @, ?password= and credentials in base URLs never print."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    env = {"DATABASE_URL": "postgresql+psycopg2://bob:pw@db/vm?password=qs-secret&sslmode=require",
+           "REDIS_URL": "redis://:p@ssw0rd@cache:6379/0", "VOICEMOCK_SECRET_KEY": "k" * 40,
+           "BROKER_URL": "amqp://rabbit:rabbit-secret@mq:5672//",
+           "OPENAI_BASE_URL": "https://user:base-secret@llm.example.com/v1",
+           "VOICEMOCK_JWKS_URL": "https://idp.example.com/jwks?api_key=jwks-secret&tenant=t1"}
+    out = CliRunner().invoke(main, ["config"], env=env)
+    assert out.exit_code == 0, out.output
+    for secret in ("pw@", "qs-secret", "ssw0rd", "p@ss", "rabbit-secret", "base-secret", "jwks-secret"):
+        assert secret not in out.output, secret
+    shown = __import__("json").loads(out.output)
+    assert shown["redis_url"] == "redis://***@cache:6379/0"
+    assert shown["database_url"] == "postgresql+psycopg2://***@db/vm?password=***&sslmode=require"
+    assert shown["openai_base_url"] == "https://***@llm.example.com/v1"
+    assert shown["jwt_jwks_url"] == "https://idp.example.com/jwks?api_key=***&tenant=t1"
