@@ -31,15 +31,36 @@ DEFAULT_DIFFICULTY = "medium"
 STRONG_ANSWER = 80
 WEAK_ANSWER = 50
 
-# Free-text job titles people type, mapped to a bank role (first match wins, so order matters:
-# "engineering manager" must be tried before "engineer").
+# Free-text job titles people type ("Backend Engineer", "Staff SRE", "Sr. PM"), mapped to a bank role.
+# Patterns run on `_words(text)` (lower case, punctuation gone, " s.r.e. " → " sre "); first match wins,
+# so order matters: "engineering manager" before "engineer", "ml engineer" before "engineer".
 _ROLE_HINTS: tuple[tuple[str, str], ...] = (
-    (r"engineering manager|eng manager|head of engineering|team lead|\bem\b", "engineering_manager"),
-    (r"data scien|machine learning|\bml\b|analyst", "data_scientist"),
-    (r"product manager|product owner|\bpm\b", "product_manager"),
-    (r"design|\bux\b|\bui\b", "designer"),
-    (r"sales|account exec|\bsdr\b|\bbdr\b|business development", "sales"),
-    (r"engineer|developer|programmer|\bswe\b|software|backend|frontend|devops", "software_engineer"),
+    (r"engineering manager|eng manager|engineering lead|head of engineering|director of engineering|"
+     r"vp (of )?engineering|\bcto\b|team lead|tech lead manager|\bem\b|\btlm\b", "engineering_manager"),
+    (r"data scien|machine learning|\bml\b|\bai\b|analyst|analytics|statistic|\bds\b|data engineer",
+     "data_scientist"),
+    (r"product manager|product owner|product lead|head of product|program manager|\bpm\b|\btpm\b|\bapm\b|"
+     r"\bgpm\b|\bpo\b", "product_manager"),
+    (r"design|\bux\b|\bui\b|user research", "designer"),
+    (r"sales|account exec|account manager|\bae\b|\bsdr\b|\bbdr\b|business development|customer success|"
+     r"solutions consultant|pre sales", "sales"),
+    (r"engineer|developer|programmer|coder|\bswe\b|\bsde\b|\bsre\b|\bdev\b|devops|sysadmin|software|"
+     r"backend|back end|frontend|front end|full ?stack|mobile|\bios\b|android|\bqa\b|\bsdet\b|architect|"
+     r"site reliability|infrastructure|platform|security|\bsec ?ops\b|web", "software_engineer"),
+)
+# Focus areas people type ("System Design", "SQL", "Behavioural", "Coding"), mapped to a bank type.
+_TYPE_HINTS: tuple[tuple[str, str], ...] = (
+    (r"system ?s? design|systems?\b|architecture|distributed|scalab|high level design|\bhld\b|"
+     r"\blld\b|low level design|infrastructure", "system_design"),
+    (r"behaviou?r|\bstar\b|soft skill|teamwork|communication|conflict|\bhr\b|competenc|experience|"
+     r"tell me about|general", "behavioral"),
+    (r"leader|management|managing|people|mentor|executive|strategy", "leadership"),
+    (r"culture|values|motivation|fit\b|why (us|this company)", "culture"),
+    (r"situation|scenario|hypothetical|case|judg(e)?ment|product sense|estimation", "situational"),
+    (r"technical|tech\b|coding|code|algorithm|data structure|\bdsa\b|leetcode|programming|\bsql\b|"
+     r"database|debug|python|java|javascript|typescript|golang|\bgo\b|rust|c\+\+|react|frontend|backend|api|"
+     r"cloud|aws|devops|kubernetes|security|statistic|machine learning|\bml\b|math|analytics|"
+     r"troubleshoot|networking|linux|testing", "technical"),
 )
 _TYPE_ALIASES = {"behavioural": "behavioral", "system": "system_design", "design": "system_design",
                  "systems_design": "system_design", "cultural": "culture", "culture_fit": "culture"}
@@ -81,12 +102,20 @@ def _slug(value: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "_", (value or "").strip().lower()).strip("_")
 
 
+def _words(text: str | None) -> str:
+    """Lower case, dotted abbreviations joined ("S.R.E." → "sre"), other punctuation as spaces."""
+    text = (text or "").lower().replace("&", " and ")
+    text = re.sub(r"\b([a-z])\.(?=[a-z]\b\.?)", r"\1", text)  # s.r.e. → sre.
+    text = re.sub(r"[^a-z0-9+#]+", " ", text)
+    return f" {' '.join(text.split())} "
+
+
 def normalize_role(role: str | None) -> str:
     """A bank role for any job title; unknown titles fall back to `general`."""
     slug = _slug(role)
     if slug in ROLES:
         return slug
-    text = (role or "").lower()
+    text = _words(role)
     for pattern, mapped in _ROLE_HINTS:
         if re.search(pattern, text):
             return mapped
@@ -97,7 +126,13 @@ def normalize_type(focus_area: str | None) -> str | None:
     """A bank type, or None meaning "any type" (e.g. "mixed" or an unknown focus area)."""
     slug = _slug(focus_area)
     slug = _TYPE_ALIASES.get(slug, slug)
-    return slug if slug in TYPES else None
+    if slug in TYPES:
+        return slug
+    text = _words(focus_area)
+    for pattern, mapped in _TYPE_HINTS:
+        if re.search(pattern, text):
+            return mapped
+    return None
 
 
 def normalize_difficulty(difficulty: str | None) -> str:
