@@ -18,3 +18,6 @@ def register(app: Flask) -> None:
 
     for module in (copilot, resumes, batches):
         app.register_blueprint(module.bp)
+    from webapp import openai_compat  # issue 15: OpenAI-compatible /v1
+
+    app.register_blueprint(openai_compat.bp)

@@ -12,6 +12,7 @@ from jobs.context import JobContext
 from jobs.llm import PROVIDERS, get_llm, openai_available, resolve_config
 from webapp.auth import current_user, login_required
 from webapp.envelope import ok
+from webapp.openapi import document
 from webapp.state import db, settings, state
 from webapp.validation import Strict, json_body
 
@@ -51,6 +52,13 @@ def _sse(event: str, data: dict) -> str:
 
 
 @bp.post("/llm")
+@document(status=200, summary="Chat through the configured LLM provider (JSON, or SSE deltas with stream: true)",
+          content="text/event-stream", responses={400: "Invalid messages", 401: "Not signed in",
+                                                  422: "The provider refused the request", 429: "Rate limited"},
+          example={"messages": [{"role": "user", "content": "How should I structure a STAR answer?"}],
+                   "model": "gpt-4o-mini"},
+          response_example={"content": "Situation, Task, Action, Result: …", "provider": "local",
+                            "model": "gpt-4o-mini", "usage": None})
 @login_required
 def proxy() -> Response:
     body = json_body(ProxyRequest)

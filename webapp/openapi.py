@@ -36,21 +36,25 @@ def document(*, body: type[BaseModel] | None = None, query: type[BaseModel] | No
              tags: list[str] | None = None, data: type[BaseModel] | dict | None = None,
              content: str | None = None, multipart: dict[str, str] | None = None,
              responses: dict[int, str] | None = None, auth: str | None = "bearer",
-             headers: dict[str, str] | None = None, hidden: bool = False) -> Callable[[F], F]:
+             headers: dict[str, str] | None = None, hidden: bool = False, envelope: bool = True,
+             example: Any = None, response_example: Any = None) -> Callable[[F], F]:
     """Describe a route for `/openapi.json`.
 
     body / query: pydantic request models. status: the success status. data: the model (or a JSON
     schema) of the envelope's `data`. content: a non-JSON success media type (`text/event-stream`,
     `application/octet-stream`). multipart: `{field: "file"|"string"}` for form uploads. responses:
     extra documented statuses with descriptions. auth: "bearer", "session", "cron", "stripe" or None.
-    headers: request headers the route reads (name → description).
+    headers: request headers the route reads (name → description). envelope=False: the body is `data`
+    itself, errors are OpenAI's `{"error": {...}}` (the `/v1` compatibility routes). example /
+    response_example: a request body and a success `data` shown by `/docs`.
     """
 
     def mark(fn: F) -> F:
         setattr(fn, ATTR, {"body": body, "query": query, "summary": summary, "description": description,
                            "status": status, "tags": tags, "data": data, "content": content,
                            "multipart": multipart, "responses": responses or {}, "auth": auth,
-                           "headers": headers or {}, "hidden": hidden})
+                           "headers": headers or {}, "hidden": hidden, "envelope": envelope,
+                           "example": example, "response_example": response_example})
         return fn
 
     return mark
@@ -71,6 +75,15 @@ _ENVELOPE_ERROR = {
         "stage": {"type": "string"},
         "request_id": {"type": ["string", "null"]},
     },
+}
+_OPENAI_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["message", "type"],
+                             "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                                            "param": {"type": ["string", "null"]},
+                                            "code": {"type": ["string", "null"]}}},
+                   "request_id": {"type": ["string", "null"]}, "stage": {"type": "string"}},
 }
 _SECURITY = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
@@ -208,6 +221,8 @@ def _operation(view: Callable[..., Any], method: str, endpoint: str, defs: dict[
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": _model_schema(meta["body"], defs,
                                                                                       request=True)}}}
+        if meta.get("example") is not None:
+            op["requestBody"]["content"]["application/json"]["example"] = meta["example"]
     elif meta.get("multipart"):
         props = {k: ({"type": "string", "format": "binary"} if v == "file" else {"type": "string"})
                  for k, v in meta["multipart"].items()}
@@ -221,7 +236,13 @@ def _operation(view: Callable[..., Any], method: str, endpoint: str, defs: dict[
     elif isinstance(meta.get("data"), dict):
         data_schema = meta["data"]
     ok_schema = {**_ENVELOPE_OK, "properties": {**_ENVELOPE_OK["properties"], "data": data_schema}}
+    if meta.get("envelope") is False:
+        ok_schema = data_schema
     content: dict[str, Any] = {"application/json": {"schema": ok_schema}}
+    if meta.get("response_example") is not None:
+        example = meta["response_example"]
+        content["application/json"]["example"] = example if meta.get("envelope") is False else {
+            "data": example, "error": None, "request_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7"}
     if meta.get("content"):
         # Streams, downloads and pages: the media type is the contract (JSON only when asked for).
         raw = {} if meta["content"] == "text/event-stream" else {"type": "string"}  # SSE: one object per event
@@ -229,6 +250,9 @@ def _operation(view: Callable[..., Any], method: str, endpoint: str, defs: dict[
     success = {"description": "Success (the envelope, unless a stream or file)", "content": content}
     error = {"description": "Error envelope", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+    if meta.get("envelope") is False:
+        error = {"description": "OpenAI error object", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/OpenAIError"}}}}
     # Views answer with the status of what happened (200 for a replayed or already-finished request,
     # 201/202 otherwise): every 2xx carries the success envelope, every other status the error one.
     op["responses"] = {status: success, "2XX": success, "default": error}
@@ -240,7 +264,7 @@ def _operation(view: Callable[..., Any], method: str, endpoint: str, defs: dict[
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
-    defs: dict[str, Any] = {"ErrorEnvelope": _ENVELOPE_ERROR}
+    defs: dict[str, Any] = {"ErrorEnvelope": _ENVELOPE_ERROR, "OpenAIError": _OPENAI_ERROR}
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint in _SKIP_ENDPOINTS:

@@ -1,6 +1,7 @@
 """Rate limits (DESIGN.md §3): token buckets per client and policy, shared through Redis.
 
-Policies by path: `/api/llm` (settings.rate_limit_llm), `/api/copilot/` (rate_limit_copilot), any
+Policies by path: `/api/llm` and `/v1/chat/completions` (settings.rate_limit_llm, one bucket),
+`/api/copilot/` (rate_limit_copilot), any
 `rate_limit_routes` override (longest prefix wins), else the default. The client is the authenticated
 user (the token's subject, read without a database round trip), else the client IP plus user agent;
 `X-Forwarded-For` / `X-Real-IP` count only when the peer is a trusted proxy.
@@ -36,6 +37,7 @@ class Policy:
 
 def policies(settings: Settings) -> list[Policy]:
     out = [Policy("llm", "/api/llm", Limit.parse(settings.rate_limit_llm)),
+           Policy("llm", "/v1/chat/completions", Limit.parse(settings.rate_limit_llm)),  # one bucket with /api/llm
            Policy("copilot", "/api/copilot/", Limit.parse(settings.rate_limit_copilot))]
     for item in settings.rate_limit_routes:
         prefix, _, text = item.partition("=")
