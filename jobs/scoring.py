@@ -2,7 +2,10 @@
 
 No model and no network: it checks the question's `key_points` against the answer with light
 stemming and synonym groups, looks for specifics (numbers, named technologies), STAR structure and
-connectors, and turns the delivery figures into a score. It is meant to move in the right
+connectors, and turns the delivery figures into a score. Content is gated by relevance
+(`jobs.relevance`): an answer that does not address the question's intent scores low on content
+however fluent it is. Each result also carries the one thing to fix and an outline of a stronger
+answer (`jobs.coaching`). It is meant to move in the right
 direction and explain itself in one specific sentence per dimension, not to rival an LLM judge.
 """
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from jobs import coaching, relevance
 from jobs.delivery import analyze_delivery
 
 WEIGHTS = {"content": 0.45, "structure": 0.25, "delivery": 0.30}
@@ -18,31 +22,6 @@ FILLERS_PER_MINUTE_OK = 2.0
 _MIN_WORDS_FOR_DELIVERY = 20
 _SPOKEN_WPM = 150.0  # to estimate duration when delivery figures are missing
 
-_STOP = frozenset(
-    "a an the and or but of to in on at for with by from as is are was were be been being it its this that "
-    "these those i you we they he she my your our their me us them do did does have has had not no so such "
-    "what which who how when where why will would can could should than then there here into about over "
-    "out up very just also if".split()
-)
-# Words that count as the same idea when matching key points ("measure" covers "metrics").
-_SYNONYMS: tuple[tuple[str, ...], ...] = (
-    ("measure", "metric", "measurement", "quantify", "number", "data", "benchmark", "baseline", "profile"),
-    ("cache", "caching", "redis", "memcached", "cdn"),
-    ("customer", "user", "client", "buyer"),
-    ("communicate", "communication", "update", "inform", "told", "explain", "talk", "spoke", "share"),
-    ("prioritize", "priority", "prioritization", "rank", "triage", "tradeoff", "trade"),
-    ("result", "outcome", "impact", "effect", "improvement", "reduced", "increased", "saved"),
-    ("test", "testing", "verify", "validate", "check", "experiment"),
-    ("fix", "resolve", "solve", "repair", "patch", "mitigate", "mitigation"),
-    ("team", "teammate", "colleague", "coworker", "peer"),
-    ("learn", "lesson", "learned", "takeaway", "reflection"),
-    ("stakeholder", "manager", "leadership", "executive", "leader"),
-    ("scale", "scaling", "scalable", "horizontal", "shard", "sharding"),
-    ("database", "db", "sql", "postgres", "postgresql", "mysql", "query"),
-    ("latency", "performance", "slow", "fast", "speed", "throughput"),
-    ("ownership", "owned", "responsible", "accountable", "accountability"),
-    ("root", "cause", "diagnose", "diagnosis", "investigate", "debug"),
-)
 _TECH = frozenset(
     "api apis redis postgres postgresql mysql sqlite kafka rabbitmq python java go golang rust javascript "
     "typescript react node kubernetes k8s docker aws gcp azure s3 lambda terraform graphql grpc rest http "
@@ -65,36 +44,8 @@ _CLOSING_CUES = re.compile(
 _STAR_TYPES = frozenset({"behavioral", "leadership", "situational", "culture"})
 
 
-_SUFFIXES = ("izations", "ization", "ations", "ation", "izing", "ized", "izes", "ize", "ising", "ised",
-             "ises", "ise", "ments", "ment", "ings", "ing", "edly", "ed", "ies", "es", "ly", "s")
-
-
-def _stem(word: str) -> str:
-    """Suffix stripping just good enough to equate "prioritizing"/"prioritized"/"prioritize"."""
-    for suffix in _SUFFIXES:  # longest first, so "ization" wins over "s"
-        if suffix == "s" and word.endswith("ss"):  # "process", "business" are not plurals
-            break
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-            break
-    # A trailing "e" comes and goes with suffixes ("measure"/"measured"): drop it everywhere.
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
-
-
-_SYN_INDEX = {_stem(w): i for i, group in enumerate(_SYNONYMS) for w in group}
-
-
-def _concept(word: str) -> str:
-    stem = _stem(word)
-    return f"syn{_SYN_INDEX[stem]}" if stem in _SYN_INDEX else stem
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))
-
-
-def _concepts(text: str) -> set[str]:
-    return {_concept(w) for w in _words(text) if w not in _STOP}
+_concepts = relevance.concepts
+_words = relevance.words
 
 
 def _coverage(key_points: list[str], answer: set[str]) -> tuple[list[str], list[str]]:
@@ -132,34 +83,52 @@ def _length_score(seconds: float) -> float:
 def _content(question: Mapping[str, Any], text: str, seconds: float) -> dict[str, Any]:
     answer = _concepts(text)
     key_points = list(question.get("key_points") or [])
+    rel = relevance.assess(question, text)
     if key_points:
         covered, missing = _coverage(key_points, answer)
         coverage = len(covered) / len(key_points)
-    else:  # a question from elsewhere (LLM, user): relevance to the question's own words instead
-        wanted = _concepts(str(question.get("text", "")))
+    else:  # a question from elsewhere (LLM, user): the intent and the question's own words instead
         covered, missing = [], []
-        coverage = min(1.0, 2 * len(wanted & answer) / len(wanted)) if wanted else 0.5
+        coverage = rel["intent"]
     specifics = _specifics(text)
     specificity = min(1.0, len(specifics) / 4)
     length = _length_score(seconds)
-    score = round(100 * (0.5 * coverage + 0.25 * length + 0.25 * specificity))
-    if key_points and missing:
+    # Relevance to the question asked gates the rest: polish cannot make up for answering another question.
+    rel_score = 0.45 * coverage + 0.35 * rel["intent"] + 0.20 * rel["focus"]
+    off_topic = rel["intent"] == 0 and coverage < 0.5 or rel_score < 0.25
+    score = 100 * (0.6 * rel_score + 0.2 * length + 0.2 * specificity)
+    if off_topic:
+        score = min(score, 20.0)
+    elif rel["focus"] < 0.25 and rel["sentences"] >= 5:  # a long answer that wanders away from the question
+        score *= 0.6 + 0.4 * rel["focus"]
+    score = round(score)
+    intent = rel["intent_label"]
+    if off_topic:
+        head = ("This answer does not address the question"
+                + (f": it asks about {intent}" if intent else "")
+                + (f", and a strong answer covers {', '.join(key_points[:3])}" if key_points else ""))
+    elif key_points and missing:
         head = f"You covered {len(covered)} of {len(key_points)} key points (missing: {', '.join(missing[:3])})"
     elif key_points:
         head = f"You covered all {len(key_points)} key points"
     else:
-        head = f"Your answer touches {round(coverage * 100)}% of the question's themes"
-    if seconds < IDEAL_SECONDS[0]:
-        tail = f"; expand to at least a minute (this was {round(seconds)} s)"
+        head = f"Your answer addresses {intent or 'the question'}"
+    if off_topic:
+        tail = ""
+    elif rel["focus"] < 0.25 and rel["sentences"] >= 5:
+        tail = "; much of it strays from the question, so cut the tangents"
+    elif seconds < IDEAL_SECONDS[0]:
+        tail = f"; expand to at least a minute (this answer ran {seconds:.1f} s)"
     elif seconds > IDEAL_SECONDS[1]:
-        tail = f"; tighten it to under three minutes (this was {round(seconds)} s)"
+        tail = f"; tighten it to under three minutes (this answer ran {seconds:.1f} s)"
     elif specificity < 0.5:
         tail = "; add concrete numbers or named tools"
     else:
         tail = ", with good length and concrete specifics"
     return {
-        "score": score, "feedback": head + tail + ".", "covered": covered, "missing": missing,
-        "specifics": specifics, "length_seconds": round(seconds, 1),
+        "score": int(score), "feedback": head + tail + ".", "covered": covered, "missing": missing,
+        "specifics": specifics, "length_seconds": round(seconds, 1), "on_topic": not off_topic,
+        "relevance": {"intent": intent or None, "addressed": rel["intent"] > 0, "focus": rel["focus"]},
     }
 
 
@@ -233,17 +202,26 @@ def _delivery(d: Mapping[str, Any]) -> dict[str, Any]:
     return {"score": score, "feedback": feedback, "issues": [s for _, s in sorted(issues, reverse=True)]}
 
 
+def answer_seconds(delivery: Mapping[str, Any] | None) -> float:
+    """The answer's length in seconds as every report shows it: the recording's duration, rounded to 0.1 s."""
+    d = delivery or {}
+    return round(float(d.get("duration_seconds") or d.get("speaking_seconds") or 0.0), 1)
+
+
 def score_answer(question: Mapping[str, Any], transcript_text: str, delivery: Mapping[str, Any] | None) -> dict[str, Any]:
     """Rubric scores 0..100 per dimension plus a weighted `overall`; `engine` is always "local"."""
     text = (transcript_text or "").strip()
     d = dict(delivery or {})
     if not text:
         empty = {"score": 0, "feedback": "No answer was transcribed; check the microphone and try again."}
-        return {"content": dict(empty), "structure": dict(empty), "delivery": _delivery({}), "overall": 0, "engine": "local"}
+        return {"content": dict(empty), "structure": dict(empty), "delivery": _delivery({}), "overall": 0,
+                "engine": "local", "fix": "Answer out loud: no speech was found in this recording.",
+                "outline": coaching.outline(question)}
     star = d.get("star")
     if not isinstance(star, Mapping):  # delivery computed elsewhere without STAR: derive it from text
         star = analyze_delivery([{"text": w, "start": 0.0, "end": 0.0} for w in text.split()])["star"]
-    seconds = float(d.get("speaking_seconds") or d.get("duration_seconds") or 0.0)
+    # One source for an answer's length everywhere (feedback, report, exports): the recorded duration.
+    seconds = answer_seconds(d)
     if seconds <= 0:
         seconds = len(_words(text)) / _SPOKEN_WPM * 60
     content = _content(question, text, seconds)
@@ -251,4 +229,7 @@ def score_answer(question: Mapping[str, Any], transcript_text: str, delivery: Ma
     deliv = _delivery(d) if d else {"score": 50, "feedback": "No audio figures were available to judge delivery.", "issues": []}
     overall = round(sum(WEIGHTS[k] * part["score"] for k, part in
                         (("content", content), ("structure", structure), ("delivery", deliv))))
-    return {"content": content, "structure": structure, "delivery": deliv, "overall": int(overall), "engine": "local"}
+    if not content["on_topic"]:  # a fluent answer to another question is not a good answer to this one
+        overall = min(overall, 40)
+    out = {"content": content, "structure": structure, "delivery": deliv, "overall": int(overall), "engine": "local"}
+    return {**out, "fix": coaching.one_fix(question, out), "outline": coaching.outline(question)}

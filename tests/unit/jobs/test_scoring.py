@@ -106,3 +106,30 @@ def test_bank_questions_are_scored_by_their_key_points():
             "queries, add caching where it helps, and verify the improvement with a load test.")
     content = score_answer(question, text, analyze_delivery(timed(text)))["content"]
     assert content["missing"] == []
+
+
+def test_the_same_story_scores_high_for_the_question_it_answers_and_low_for_another():
+    # Issue 14: one payments story given to "a goal you set" and to "a mistake that affected others".
+    story = json.loads((__import__("pathlib").Path(__file__).parent / "relevance_set.json").read_text())["items"][0]["answer"]
+    goal = score_answer(get_question("gen-give-example-goal-set-achieved"), story, analyze_delivery(timed(story)))
+    mistake = score_answer(get_question("gen-made-mistake-affected-others"), story, analyze_delivery(timed(story)))
+    assert goal["content"]["score"] >= 60 and goal["content"]["on_topic"]
+    assert mistake["content"]["score"] <= 20 and not mistake["content"]["on_topic"]
+    assert "does not address the question" in mistake["content"]["feedback"]
+    assert "mistake" in mistake["fix"] and mistake["overall"] < goal["overall"]
+
+
+def test_every_result_names_one_fix_and_outlines_a_stronger_answer():
+    result = score(RICH)
+    assert isinstance(result["fix"], str) and result["fix"].endswith(".")
+    assert result["outline"][0].startswith("Situation") and any("bottleneck" in s for s in result["outline"])
+    technical = get_question("swe-explain-debug-slow-api-endpoint")
+    steps = score_answer(technical, "I would add caching.", None)["outline"]
+    assert steps[0] == "Open with a one-sentence direct answer." and "Explain profiling." in steps
+
+
+def test_feedback_and_report_share_one_answer_length():
+    words = timed(RICH[:200])
+    delivery = analyze_delivery(words, duration=44.8)
+    content = score_answer(QUESTION, RICH[:200], delivery)["content"]
+    assert content["length_seconds"] == 44.8 and "44.8 s" in content["feedback"]
