@@ -85,6 +85,10 @@ class Settings:
     max_audio_bytes: int = 25 * 1024 * 1024
     max_resume_bytes: int = 5 * 1024 * 1024
     max_audio_seconds: float = 600.0
+    # Live answers (issue 16): a live turn with no new chunk for this long is finished with what it has;
+    # one chunk of a live turn is at most this big (the whole turn obeys max_audio_bytes/seconds).
+    live_idle_seconds: float = 15.0
+    live_chunk_max_bytes: int = 1024 * 1024
     rate_limit_default: str = "100/minute"
     rate_limit_llm: str = "10/minute"
     rate_limit_copilot: str = "30/minute"
@@ -182,6 +186,8 @@ class Settings:
             max_audio_bytes=_int(env, "VOICEMOCK_MAX_AUDIO_BYTES", 25 * 1024 * 1024),
             max_resume_bytes=_int(env, "VOICEMOCK_MAX_RESUME_BYTES", 5 * 1024 * 1024),
             max_audio_seconds=_float(env, "VOICEMOCK_MAX_AUDIO_SECONDS", 600.0),
+            live_idle_seconds=_float(env, "VOICEMOCK_LIVE_IDLE_SECONDS", 15.0),
+            live_chunk_max_bytes=_int(env, "VOICEMOCK_LIVE_CHUNK_MAX_BYTES", 1024 * 1024),
             rate_limit_default=env.get("VOICEMOCK_RATE_LIMIT_DEFAULT", "100/minute"),
             rate_limit_llm=env.get("VOICEMOCK_RATE_LIMIT_LLM", "10/minute"),
             rate_limit_copilot=env.get("VOICEMOCK_RATE_LIMIT_COPILOT", "30/minute"),
