@@ -14,7 +14,7 @@ from core.models import Interview, Question, Turn
 from jobs import question_bank, scoring
 from jobs.context import JobContext
 from jobs.delivery import analyze_delivery
-from jobs.stt import get_stt, probe_audio
+from jobs.stt import Transcript, get_stt, probe_audio
 
 
 def question_dict(q: Question) -> dict[str, Any]:
@@ -55,7 +55,9 @@ def get_owned(session: Session, interview_id: str, user_id: str) -> Interview:
     return interview
 
 
-def process_turn(session: Session, ctx: JobContext, turn_id: str) -> dict[str, Any]:
+def process_turn(session: Session, ctx: JobContext, turn_id: str,
+                 transcript: Transcript | None = None) -> dict[str, Any]:
+    """`transcript`: made already (a live turn, `jobs.live_turn`); then transcription is skipped."""
     turn = session.get(Turn, turn_id)
     if turn is None:
         raise BadInput(f"turn {turn_id} does not exist", stage="lookup")
@@ -68,17 +70,18 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str) -> dict[str, A
     path = str(ctx.storage.path(turn.audio_key))
     info = probe_audio(path)
 
-    ctx.progress("transcription", 0.05)
-    stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
+    if transcript is None:
+        ctx.progress("transcription", 0.05)
+        stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
 
-    def on_segment(seg: Any) -> None:
-        data = {"stage": "transcription", "turn_id": turn_id, "segment": seg.to_dict()}
-        ctx.partial(data)
-        ctx.emit(session_stream, "partial", data)
-        if info.duration:
-            ctx.progress("transcription", 0.05 + 0.75 * min(1.0, seg.end / info.duration))
+        def on_segment(seg: Any) -> None:
+            data = {"stage": "transcription", "turn_id": turn_id, "segment": seg.to_dict()}
+            ctx.partial(data)
+            ctx.emit(session_stream, "partial", data)
+            if info.duration:
+                ctx.progress("transcription", 0.05 + 0.75 * min(1.0, seg.end / info.duration))
 
-    transcript = stt.transcribe(path, on_segment=on_segment)
+        transcript = stt.transcribe(path, on_segment=on_segment)
     ctx.add_usage(audio_seconds=round(info.duration, 2))
 
     ctx.progress("delivery", 0.82)
