@@ -10,11 +10,16 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.errors import BadInput, NotFound
-from core.models import Interview, Question, Turn
-from jobs import question_bank, scoring
+from core.models import Interview, Question, Resume, Turn
+from jobs import question_bank, scoring, tailoring
 from jobs.context import JobContext
 from jobs.delivery import analyze_delivery
+from jobs.llm import llm_for_user
 from jobs.stt import Transcript, get_stt, probe_audio
+
+
+NO_SPEECH = ("No speech was heard in this answer, so it was not scored and the question is still open. "
+             "Check that the microphone is on and not muted, then record your answer again.")
 
 
 def question_dict(q: Question) -> dict[str, Any]:
@@ -36,13 +41,22 @@ def add_question(session: Session, interview: Interview, picked: dict, *, positi
 
 
 def start_session(session: Session, user_id: str, *, job_type: str, focus_area: str, difficulty: str,
-                  question_count: int) -> tuple[Interview, Question]:
+                  question_count: int, job_description: str | None = None,
+                  resume: Any = None) -> tuple[Interview, Question]:
+    """`job_description` and `resume` (a ready Resume row) tailor the questions (jobs.tailoring)."""
     interview = Interview(user_id=user_id, mode="voice", job_type=job_type, focus_area=focus_area,
                           difficulty=difficulty, question_count=question_count,
+                          job_description=(job_description or "").strip() or None,
+                          resume_id=resume.id if resume is not None else None,
                           title=f"{job_type.replace('_', ' ').title()} — {focus_area.replace('_', ' ')}")
     session.add(interview)
     session.flush()
-    first = question_bank.pick_questions(job_type, focus_area, difficulty, 1)
+    if interview.job_description or resume is not None:
+        terms = tailoring.terms_for(interview.job_description, resume.text if resume is not None else None)
+        picked = tailoring.draw(job_type, focus_area, difficulty, exclude_ids=[], terms=terms, seed=interview.id)
+        first = [picked] if picked else []
+    else:
+        first = question_bank.pick_questions(job_type, focus_area, difficulty, 1)
     if not first:
         raise BadInput("the question bank has no question for this role and focus area", stage="questions")
     return interview, add_question(session, interview, first[0], position=1)
@@ -83,6 +97,9 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
 
         transcript = stt.transcribe(path, on_segment=on_segment)
     ctx.add_usage(audio_seconds=round(info.duration, 2))
+    if not transcript.text.strip():
+        # Refused, not scored 0: the job fails, the turn is not counted and the question stays open.
+        raise BadInput(NO_SPEECH, stage="transcription")
 
     ctx.progress("delivery", 0.82)
     delivery = analyze_delivery(transcript.words, info.duration)
@@ -92,13 +109,17 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
     scores = scoring.score_answer(qd, transcript.text, delivery)
     ctx.partial({"stage": "scoring", "turn_id": turn_id, "scores": scores})
 
-    asked = [bid for bid in session.execute(select(Question.bank_id).where(Question.interview_id == interview.id)).scalars() if bid]
-    answered = session.execute(select(func.count()).select_from(Turn).where(
+    # A re-recorded question keeps the next question its earlier attempt led to; the earlier attempt
+    # stays in the session's history as `superseded` (reports and progress count the latest one).
+    earlier = session.execute(select(Turn).where(
+        Turn.interview_id == interview.id, Turn.question_id == turn.question_id, Turn.status == "succeeded",
+        Turn.id != turn.id).order_by(Turn.created_at)).scalars().all() if turn.question_id else []
+    answered = session.execute(select(func.count(func.distinct(Turn.question_id))).where(
         Turn.interview_id == interview.id, Turn.status == "succeeded")).scalar() or 0
+    reuse_id = next((t.next_question_id for t in reversed(earlier) if t.next_question_id), None)
     picked = None
-    if answered + 1 < interview.question_count and interview.status == "active":
-        picked = question_bank.next_question(interview.job_type, interview.focus_area, interview.difficulty,
-                                             asked, last_scores=scores)
+    if not earlier and answered + 1 < interview.question_count and interview.status == "active":
+        picked = _pick_next(session, ctx, interview, scores)
     ctx.progress("next_question", 0.97)
 
     # All writes go last (see workers.execution.run_job).
@@ -110,7 +131,9 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
     turn.audio_format = info.codec
     turn.status = "succeeded"
     turn.finished_at = utcnow()
-    next_q = add_question(session, interview, picked) if picked else None
+    for t in earlier:
+        t.status = "superseded"
+    next_q = add_question(session, interview, picked) if picked else (session.get(Question, reuse_id) if reuse_id else None)
     turn.next_question_id = next_q.id if next_q else None
     interview.version += 1
     result = {
@@ -125,10 +148,33 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
         "scores": scores,
         "next_question": question_dict(next_q) if next_q else None,
         "session_complete": next_q is None,
+        "attempt": len(earlier) + 1,
+        "replaces_turn_id": earlier[-1].id if earlier else None,
     }
     ctx.after_commit(session_stream, "turn", {"turn_id": turn.id, "status": "succeeded", "scores": scores,
                                       "next_question": result["next_question"]})
     return result
+
+
+def _pick_next(session: Session, ctx: JobContext, interview: Interview, scores: dict[str, Any]) -> dict | None:
+    """The next question: adapted from the bank, or tailored to the job description / resume."""
+    asked_rows = session.execute(select(Question.bank_id, Question.text).where(Question.interview_id == interview.id)).all()
+    asked = [bid for bid, _ in asked_rows if bid]
+    if not (interview.job_description or interview.resume_id):
+        return question_bank.next_question(interview.job_type, interview.focus_area, interview.difficulty,
+                                           asked, last_scores=scores)
+    resume = session.get(Resume, interview.resume_id) if interview.resume_id else None
+    resume_text = resume.text if resume is not None and resume.user_id == interview.user_id else None
+    terms = tailoring.terms_for(interview.job_description, resume_text)
+
+    def local() -> dict | None:
+        return tailoring.draw(interview.job_type, interview.focus_area, interview.difficulty, exclude_ids=asked,
+                              terms=terms, seed=interview.id, last_scores=scores)
+
+    return tailoring.generate(llm_for_user(session, ctx, interview.user_id), job_type=interview.job_type,
+                              focus_area=interview.focus_area, difficulty=interview.difficulty,
+                              job_description=interview.job_description, resume_text=resume_text,
+                              asked=[text for _, text in asked_rows], local=local)
 
 
 def turn_dict(t: Turn) -> dict[str, Any]:
@@ -152,6 +198,8 @@ def session_dict(session: Session, interview: Interview) -> dict[str, Any]:
         "focus_area": interview.focus_area,
         "difficulty": interview.difficulty,
         "question_count": interview.question_count,
+        "job_description": interview.job_description,
+        "resume_id": interview.resume_id,
         "current_question": question_dict(current) if current else None,
         "questions": [question_dict(q) for q in questions],
         "turns": [turn_dict(t) for t in turns],

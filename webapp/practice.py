@@ -13,7 +13,7 @@ from core.clock import utcnow
 from core.errors import Conflict, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed
 from core.ids import new_id
 from core.models import Interview, Question, Turn, User
-from jobs import practice, question_bank
+from jobs import practice, question_bank, resumes
 from jobs.stt import probe_audio
 from webapp.auth import authenticate, current_user, login_required, stream_url
 from webapp.billing import enforce_quota, meter
@@ -38,6 +38,9 @@ class StartSession(Strict):
                             json_schema_extra={"enum": question_bank.list_types()})
     difficulty: Literal["easy", "medium", "hard"] = "medium"
     question_count: int = Field(default=5, ge=1, le=20)
+    # Tailored practice (optional): questions drawn or generated for a job description and/or a resume.
+    job_description: str | None = Field(default=None, max_length=resumes.MAX_JD_CHARS)
+    resume_id: str | None = Field(default=None, min_length=1, max_length=40)
 
 
 def _check_choice(field: str, value: str, allowed: list[str]) -> None:
@@ -53,9 +56,15 @@ def start() -> Response:
     _check_choice("focus_area", body.focus_area, question_bank.list_types())
     user = current_user()
     session = db()
+    resume = None
+    if body.resume_id:
+        resume = resumes.owned_resume(session, body.resume_id, user.id)
+        if resume.status != "ready" or not (resume.text or "").strip():
+            raise Conflict(f"resume {resume.id} is {resume.status} and has no text yet", stage="resume")
     enforce_quota(user.id, user.plan, "session", 1)
     interview, first = practice.start_session(session, user.id, job_type=body.job_type, focus_area=body.focus_area,
-                                              difficulty=body.difficulty, question_count=body.question_count)
+                                              difficulty=body.difficulty, question_count=body.question_count,
+                                              job_description=body.job_description, resume=resume)
     meter(user.id, "session", 1, subject_id=interview.id)
     session.commit()
     return ok({
@@ -63,6 +72,7 @@ def start() -> Response:
         "token": tokens.mint_session_token(settings(), user.id, interview.id),
         "first_question": practice.question_dict(first),
         "question_count": interview.question_count,
+        "tailored": bool(interview.job_description or interview.resume_id),
         "stream_url": stream_url(f"/session/{interview.id}/events", user.id, interview.stream),
     }, status=201)
 

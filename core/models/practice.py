@@ -25,6 +25,9 @@ class Interview(Base):
     question_count: Mapped[int] = mapped_column(Integer, default=5)
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | ended
     current_question_id: Mapped[str | None] = mapped_column(String(40))
+    # Tailored practice: the pasted job description and the resume the questions were drawn for.
+    job_description: Mapped[str | None] = mapped_column(Text)
+    resume_id: Mapped[str | None] = mapped_column(String(40))
     scores: Mapped[dict | None] = mapped_column(JSON)
     summary: Mapped[dict | None] = mapped_column(JSON)
     report: Mapped[dict | None] = mapped_column(JSON)

@@ -63,12 +63,16 @@ def test_a_bad_upload_is_refused_and_leaves_no_job_or_file(case: str, client: Ap
     assert {p for p in after - before if p.is_file()} == set(), "no file is left behind"
 
 
-def test_silence_is_accepted_and_scored_as_no_answer(client: ApiClient, session: dict, fixtures_dir: Path) -> None:
+def test_silence_is_refused_and_does_not_use_up_the_question(client: ApiClient, session: dict, fixtures_dir: Path) -> None:
+    before = data(client.get(f"/session/{session['session_id']}"))["current_question"]
     r = _post(client, session["token"], files={"audio": ("s.wav", (fixtures_dir / "silence.wav").read_bytes(), "audio/wav")})
     assert r.status_code == 202
     job = client.wait_job(data(r)["job_id"])
-    assert job["status"] == "succeeded"
-    assert job["result"]["delivery"]["word_count"] == 0
+    assert job["status"] == "failed" and job["error"]["stage"] == "transcription"
+    assert "No speech was heard" in job["error"]["message"]
+    sess = data(client.get(f"/session/{session['session_id']}"))
+    assert sess["current_question"] == before and len(sess["questions"]) == 1, "the question is still open"
+    assert [t["status"] for t in sess["turns"]] in (["failed"], ["queued"])  # marked failed by the callback
 
 
 def test_validation_errors_list_path_and_message(client: ApiClient) -> None:
