@@ -15,6 +15,7 @@ log = logging.getLogger("voicemock.dev")
 def start_platform(settings: Settings):  # noqa: ANN201 - returns (app, worker, stop_scheduler)
     import migrations
     from scheduler import loop
+    from scheduler.schedule import effective
     from webapp import create_app
     from workers import actors, runtime
 
@@ -26,7 +27,7 @@ def start_platform(settings: Settings):  # noqa: ANN201 - returns (app, worker, 
     def send(entry) -> None:  # noqa: ANN001
         actors.ACTORS[entry.actor].send()
 
-    stop = loop.start_thread(send)
+    stop = loop.start_thread(send, effective(settings.schedule_crons))
     app = create_app(settings, runtime=rt)
     return app, worker, stop
 

@@ -6,7 +6,7 @@ explicitly; actors use `session_scope()`. Job functions never commit.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Iterator
 
@@ -30,24 +30,29 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+SQLITE_BUSY_MS = 30_000  # how long a SQLite writer waits for the write lock
+SQLITE_IMPATIENT_BUSY_MS = 250  # background housekeeping that must never queue behind a job
+
+
+def _sqlite_pragmas(dbapi_conn, _record, busy_ms: int = SQLITE_BUSY_MS) -> None:  # noqa: ANN001
     # WAL lets the web thread read while the in-process worker writes; busy_timeout waits instead
     # of failing with "database is locked".
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 
-def make_engine(url: str, **kw: object) -> Engine:
+def make_engine(url: str, *, sqlite_busy_ms: int = SQLITE_BUSY_MS, **kw: object) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_busy_ms / 1000},
+                               **kw)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms))
         return engine
     kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 10)
@@ -88,10 +93,18 @@ class Database:
                     raise
         return None  # pragma: no cover - the loop returns or raises
 
+    @cached_property
+    def _impatient(self) -> sessionmaker:
+        """SQLite: sessions on a second engine whose writers give up after a quarter second instead
+        of queueing for the write lock (a job's open transaction can hold it for long)."""
+        engine = make_engine(self.url, sqlite_busy_ms=SQLITE_IMPATIENT_BUSY_MS, pool_size=1, max_overflow=1)
+        return sessionmaker(engine, expire_on_commit=False)
+
     @contextmanager
-    def session_scope(self) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on error, always closed."""
-        session = self.Session()
+    def session_scope(self, *, impatient: bool = False) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on error, always closed. `impatient`:
+        on SQLite, fail at once (database is locked) rather than wait for another writer."""
+        session = self._impatient() if impatient and self.is_sqlite else self.Session()
         try:
             yield session
             session.commit()
@@ -110,5 +123,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if "_impatient" in self.__dict__:
+            self._impatient.kw["bind"].dispose()
         if "autocommit" in self.__dict__:
             self.autocommit.dispose()

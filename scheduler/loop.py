@@ -1,4 +1,8 @@
-"""The in-process scheduler of embedded mode: the same table, driven by a thread."""
+"""The in-process scheduler of embedded mode: the same table, driven by a thread.
+
+Crons are read as `voicemock scheduler` reads them (the `crontab` package: five fields, or seven
+with seconds first and a year last), so VOICEMOCK_SCHEDULE_CRONS means the same in both modes.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,7 +10,7 @@ import threading
 from datetime import datetime, timezone
 from typing import Callable
 
-from croniter import croniter
+from crontab import CronTab
 
 from scheduler.schedule import SCHEDULE, Entry
 
@@ -15,12 +19,8 @@ log = logging.getLogger("voicemock.scheduler")
 
 def due_entries(last: datetime, now: datetime, schedule: tuple[Entry, ...] = SCHEDULE) -> list[Entry]:
     """Entries with a cron tick in (last, now]."""
-    out = []
-    for entry in schedule:
-        nxt = croniter(entry.cron, last).get_next(datetime)
-        if nxt <= now:
-            out.append(entry)
-    return out
+    return [entry for entry in schedule
+            if CronTab(entry.cron).next(now=last, delta=False, default_utc=True) <= now.timestamp()]
 
 
 def run_loop(send: Callable[[Entry], None], stop: threading.Event, *, tick: float = 1.0,
@@ -36,7 +36,9 @@ def run_loop(send: Callable[[Entry], None], stop: threading.Event, *, tick: floa
         last = now
 
 
-def start_thread(send: Callable[[Entry], None]) -> threading.Event:
+def start_thread(send: Callable[[Entry], None], schedule: tuple[Entry, ...] = SCHEDULE,
+                 tick: float = 1.0) -> threading.Event:
     stop = threading.Event()
-    threading.Thread(target=run_loop, args=(send, stop), name="voicemock-scheduler", daemon=True).start()
+    threading.Thread(target=run_loop, args=(send, stop), kwargs={"tick": tick, "schedule": schedule},
+                     name="voicemock-scheduler", daemon=True).start()
     return stop

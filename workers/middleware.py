@@ -13,7 +13,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core import jobstore
 from core.errors import JobCancelled, VoiceMockError
-from workers import metrics
+from workers import handover, metrics
+from workers.leases import LeaseKeeper
 
 log = logging.getLogger("voicemock.worker")
 
@@ -76,17 +77,36 @@ class JobLifecycle(dramatiq.Middleware):
     """queued → running → succeeded | failed | cancelled, with one event per step.
 
     Messages that name a `job_id` are job messages; others (maintenance ticks) pass through.
-    A message for a job that is finished, or running under a live lease elsewhere, is skipped:
-    delivery is at least once, the work happens once.
+    A message for a job that is finished, or running under a live lease elsewhere, or running in
+    this very process, is skipped: delivery is at least once, the work happens once.
+
+    The runtime (database, event log, transitions, settings) is attached by
+    `workers.runtime.configure` once it is built: this module never imports the runtime, which
+    builds the broker that holds this middleware.
     """
+
+    def __init__(self) -> None:
+        self._rt: Any = None
+
+    def attach(self, rt: Any) -> None:
+        self._rt = rt
+
+    @property
+    def rt(self) -> Any:
+        if self._rt is None:
+            raise RuntimeError("JobLifecycle has no runtime: workers.runtime.configure(settings) was not called")
+        return self._rt
 
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         job_id = _job_id(message)
         if job_id is None:
             return
-        from workers import runtime
-
-        rt = runtime.get()
+        rt = self.rt
+        if LeaseKeeper.holds(job_id):
+            # A thread of this process is running it (a sweeper re-send, a broker redelivery): it
+            # will finish it, whatever its lease says. Its own message is still unacked, so a crash
+            # of this process leaves the job to be redelivered as usual.
+            raise SkipMessage(f"job {job_id} is running in this process")
         try:
             job = rt.transitions.claim(job_id, rt.settings.job_lease_seconds)
             if job is None:
@@ -107,9 +127,8 @@ class JobLifecycle(dramatiq.Middleware):
                 # when the lease ends rather than dropping the message.
                 broker.enqueue(message.copy(), delay=lease_ms + 1000)
             raise SkipMessage(f"job {job_id} is finished or held by a live worker")
-        from workers.execution import hand_over
-
-        hand_over(job)
+        handover.give_claimed(job)
+        handover.give_sealed_skill(message.options.get("tracked_skill"))
         message.options["job_started_at"] = time.monotonic()
         structlog.contextvars.bind_contextvars(request_id=job.request_id)
 
@@ -118,14 +137,10 @@ class JobLifecycle(dramatiq.Middleware):
         job_id = _job_id(message)
         if job_id is None:
             return
-        from workers import runtime
-
-        rt = runtime.get()
+        rt = self.rt
         kind = message.actor_name
         elapsed = time.monotonic() - message.options.get("job_started_at", time.monotonic())
-        from workers.execution import take_outcome
-
-        outcome = take_outcome()
+        outcome = handover.take_outcome()
         if exception is None:
             artifact = outcome.get("artifact") or {}
             _finish(rt, job_id, "succeeded", {"result": outcome.get("result")}, progress=1.0, stage="done",

@@ -1,5 +1,9 @@
 """The per-process runtime of workers (and of the web, which enqueues): settings, database, event
-log, storage and broker, configured once at start-up."""
+log, storage and broker, configured once at start-up.
+
+Imports point one way: this module builds the broker (workers.broker → workers.middleware) and
+hands the finished runtime to its JobLifecycle middleware; neither of those imports this module.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +15,9 @@ from core.db import Database
 from core.events import Bus, EventLog, make_bus
 from core.storage import LocalStorage
 from core.transitions import Transitions
+from workers import actors
+from workers.broker import make_broker
+from workers.middleware import JobLifecycle
 
 
 @dataclass
@@ -31,8 +38,6 @@ def configure(settings: Settings, *, broker: dramatiq.Broker | None = None, db: 
               bus: Bus | None = None) -> Runtime:
     """Build the runtime and make its broker the global one (actors bind to it at declaration)."""
     global _runtime
-    from workers.broker import make_broker
-
     db = db or Database(settings.database_url)
     bus = bus or make_bus(settings)
     broker = broker or make_broker(settings)
@@ -40,8 +45,9 @@ def configure(settings: Settings, *, broker: dramatiq.Broker | None = None, db: 
     events = EventLog(db, bus)
     _runtime = Runtime(settings=settings, db=db, bus=bus, events=events, transitions=Transitions(events),
                        storage=LocalStorage(settings.storage_dir), broker=broker)
-    from workers import actors  # noqa: F401 - declares every actor on this broker
-
+    for middleware in broker.middleware:
+        if isinstance(middleware, JobLifecycle):
+            middleware.attach(_runtime)
     actors.bind(broker)
     return _runtime
 

@@ -126,3 +126,58 @@ def test_a_burst_of_canaries_runs_on_sqlite(embedded_server: str, embedded_data_
                                    timeout=10).json()["data"])["status"] != "succeeded":
             assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
             time.sleep(0.1)
+
+
+def _start_dev(data_dir: Path, **extra: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**embedded_env(data_dir), **extra}
+    log = open(data_dir / "server.log", "w")  # noqa: SIM115 - the child keeps it
+    proc = subprocess.Popen([str(BIN / "voicemock"), "dev", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=1).ok:
+                return proc, base
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("voicemock dev did not start:\n" + (data_dir / "server.log").read_text())
+        time.sleep(0.2)
+
+
+def test_a_long_job_runs_once_on_sqlite_while_the_sweeper_runs_every_second(tmp_path: Path) -> None:
+    """Issue 13 item 1: a 2 s lease, a 6 s canary that reports nothing until it ends, and the
+    sweeper (which re-sends running jobs whose lease ran out) due every second. The lease is kept
+    alive in embedded mode too, so the job is claimed once and runs once."""
+    proc, base = _start_dev(tmp_path, VOICEMOCK_JOB_LEASE_SECONDS="2", VOICEMOCK_SWEEPER_STALE_SECONDS="1",
+                            VOICEMOCK_SCHEDULE_CRONS="sweeper=* * * * * * *")
+    try:
+        token = subprocess.run([str(BIN / "voicemock"), "token", "create", "--user", "ops@example.com", "--admin"],
+                               capture_output=True, text=True, timeout=60, env=embedded_env(tmp_path),
+                               check=True).stdout.strip()
+        auth = {"Authorization": f"Bearer {token}"}
+        r = requests.post(base + "/api/ops/canary", json={"sleep_seconds": 6, "steps": 1}, headers=auth, timeout=10)
+        assert r.status_code == 202, r.text
+        job_id = r.json()["data"]["job_id"]
+        deadline = time.monotonic() + 40
+        while (job := requests.get(f"{base}/api/jobs/{job_id}", headers=auth, timeout=10).json()["data"])[
+                "status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        assert job["status"] == "succeeded" and job["attempts"] == 1, job
+        assert job["result"]["attempt"] == 1
+        stream = requests.get(f"{base}/api/jobs/{job_id}/events", headers=auth, timeout=15, stream=True)
+        types = [line.split(":", 1)[1].strip() for line in stream.iter_lines(decode_unicode=True)
+                 if line.startswith("event:")]
+        assert types == ["queued", "started", "progress", "succeeded"], types
+        server_log = (tmp_path / "server.log").read_text()
+        assert "sweeper re-sent" not in server_log, server_log[-2000:]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
