@@ -22,6 +22,7 @@ class JobContext:
     user_id: str | None = None
     request_id: str | None = None
     tracked_skill_id_hash: str | None = None
+    tracked_skill_id: str | None = None  # the raw id, unsealed from the message: forwarded to providers, never stored
     attempt: int = 1
     reporter: Reporter | None = None
     cancelled: Callable[[], bool] = lambda: False

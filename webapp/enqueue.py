@@ -10,6 +10,7 @@ from core.ids import new_id
 from core.models import Job
 from webapp.auth import stream_url
 from webapp.state import db, state
+from webapp.tracking import sealed_for_job
 from workers import actors, dispatch
 
 
@@ -37,7 +38,7 @@ def submit(job: Job) -> None:
     """After commit: publish `queued` and send (rows made by `new_job` carry their staged event; a row
     made elsewhere, e.g. by a job function, gets its event written now)."""
     dispatch.announce_and_send(job.id, job.kind, request_id=job.request_id,
-                               staged=getattr(job, "queued_event", None))
+                               staged=getattr(job, "queued_event", None), tracked_skill=sealed_for_job())
 
 
 def job_links(job: Job) -> dict[str, str]:

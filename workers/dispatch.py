@@ -16,13 +16,15 @@ log = logging.getLogger(__name__)
 
 
 def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int | None = None,
-         mark: bool = True) -> bool:
+         mark: bool = True, tracked_skill: str | None = None) -> bool:
     """Send the message for a committed job; False (and a warning) when the broker is down.
-    `mark` records the send time (re-sends do; a new job's row already carries it)."""
+    `mark` records the send time (re-sends do; a new job's row already carries it). `tracked_skill`
+    is the request's raw X-Tracked-Skill-Id sealed (core/sealed.py): it travels only in the message."""
     rt = runtime.get()
     actor = actors.ACTORS[kind]
+    extra = {"tracked_skill": tracked_skill} if tracked_skill else {}
     try:
-        actor.send_with_options(kwargs={"job_id": job_id}, request_id=request_id, delay=delay_ms)
+        actor.send_with_options(kwargs={"job_id": job_id}, request_id=request_id, delay=delay_ms, **extra)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays queued for the sweeper
         log.warning("could not send %s (%s): %s; the sweeper will re-send it", job_id, kind, exc)
         return False
@@ -52,7 +54,7 @@ def send_many(jobs: list[Job]) -> bool:
 
 
 def announce_and_send(job_id: str, kind: str, *, request_id: str | None = None,
-                      staged: Event | None = None) -> bool:
+                      staged: Event | None = None, tracked_skill: str | None = None) -> bool:
     """For a committed job: make sure its `queued` event exists (`staged`: written with its row, and
     unheard of until now, so there is no one to publish it to), then send its message. A broker
     outage leaves the job queued for the sweeper."""
@@ -62,7 +64,7 @@ def announce_and_send(job_id: str, kind: str, *, request_id: str | None = None,
             rt.events.emit(f"job:{job_id}", "queued", {"kind": kind})
         except Exception as exc:  # noqa: BLE001 - the row is committed; the event is a courtesy
             log.warning("could not record queued event for %s: %s", job_id, exc)
-    return send(job_id, kind, request_id=request_id, mark=staged is None)
+    return send(job_id, kind, request_id=request_id, mark=staged is None, tracked_skill=tracked_skill)
 
 
 def retry(job_id: str) -> tuple[Job, bool]:
