@@ -135,6 +135,17 @@ def normalize_type(focus_area: str | None) -> str | None:
     return None
 
 
+def title_for(role_words: str | None, focus_words: str | None = None) -> str:
+    """A session title in the person's own words; bank slugs read as words ("software_engineer" →
+    "Software Engineer")."""
+    def words(text: str) -> str:
+        text = text.strip()
+        return text.replace("_", " ").title() if text.islower() and " " not in text else text
+
+    parts = [words(t) for t in (role_words, focus_words) if t and t.strip()]
+    return " — ".join(parts)[:200] or "Interview"
+
+
 def normalize_difficulty(difficulty: str | None) -> str:
     slug = _slug(difficulty)
     return slug if slug in DIFFICULTIES else DEFAULT_DIFFICULTY

@@ -1,11 +1,12 @@
 """Interviews: text interviews (`int_…`) and voice sessions (`sess_…`) under one API."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from flask import Blueprint, Response
-from pydantic import Field
+from flask import Blueprint, Response, request
+from pydantic import Field, StringConstraints
 from sqlalchemy import func, select
 
 from core.clock import iso, utcnow
@@ -15,11 +16,11 @@ from core.models import Interview, Job, Message, Question
 from jobs import interviews as iv
 from jobs import question_bank, reports
 from jobs.exports import FORMATS
-from jobs.practice import question_dict
+from jobs.practice import add_question, question_dict
 from webapp.auth import current_user, login_required
 from webapp.enqueue import enqueue, job_links
 from webapp.envelope import ok
-from webapp.state import db
+from webapp.state import db, state
 from webapp.validation import Strict, json_body, query
 
 bp = Blueprint("interviews", __name__, url_prefix="/api/interviews")
@@ -34,18 +35,27 @@ class ListQuery(Strict):
 
 
 class CreateInterview(Strict):
+    """Document 004: `{"role": "Software Engineer", "type": "technical", "difficulty": "medium"}`.
+    `role` and `type` are free text, mapped to the nearest question-bank role and type; the person's
+    words are kept (title, `role`). `job_type` / `focus_area` are the older names of the same fields."""
+
+    role: str | None = Field(default=None, min_length=1, max_length=120, examples=["Software Engineer"])
+    type: str | None = Field(default=None, min_length=1, max_length=120, examples=["technical", "System Design"])
     title: str | None = Field(default=None, max_length=200)
-    job_type: str = Field(default="general", min_length=1, max_length=60)
-    # The view also takes aliases ("system design", "Behavioral"); the spec lists the canonical types.
-    focus_area: str = Field(default="behavioral", min_length=1, max_length=60,
-                            json_schema_extra={"enum": question_bank.list_types()})
+    job_type: str | None = Field(default=None, min_length=1, max_length=120, description="alias of role")
+    focus_area: str | None = Field(default=None, min_length=1, max_length=120, description="alias of type")
     difficulty: Difficulty = "medium"
     question_count: int = Field(default=5, ge=1, le=20)
 
 
+# Chat roles (document 004's `"role": "assistant"`) and the transcript's own names.
+CHAT_ROLES = {"user": "candidate", "assistant": "interviewer", "system": "system"}
+AS_CHAT_ROLE = {"candidate": "user", "interviewer": "assistant", "system": "system"}
+
+
 class PostMessage(Strict):
     content: str = Field(min_length=1, max_length=20000)
-    role: Literal["candidate", "interviewer"] = "candidate"
+    role: Literal["user", "assistant", "system", "candidate", "interviewer"] = "user"
     question_id: str | None = Field(default=None, max_length=40)
 
 
@@ -59,15 +69,17 @@ class DifficultyRequest(Strict):
     difficulty: Difficulty | None = None  # absent: adapt to the last answer's score
 
 
-class DimensionScores(Strict):
-    content: int | None = Field(default=None, ge=0, le=100)
-    structure: int | None = Field(default=None, ge=0, le=100)
-    delivery: int | None = Field(default=None, ge=0, le=100)
+DimensionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
+                                                 pattern=r"^[^\x00-\x1f]+$")]
+Score = Annotated[float, Field(ge=0, le=100)]
 
 
 class ScoreRequest(Strict):
-    scores: DimensionScores | None = None
-    overall: int | None = Field(default=None, ge=0, le=100)
+    """Document 004: `{"scores": {"technical": 85, "communication": 90, "problem_solving": 80},
+    "feedback": "…"}`: any dimension names, each 0-100. The report and exports use these dimensions."""
+
+    scores: dict[DimensionName, Score] | None = Field(default=None, max_length=20)
+    overall: Score | None = None
     feedback: str | None = Field(default=None, max_length=5000)
 
 
@@ -83,7 +95,10 @@ def owned(interview_id: str) -> Interview:
 
 
 def summary_dict(i: Interview) -> dict:
-    return {"id": i.id, "mode": i.mode, "title": i.title, "status": i.status, "job_type": i.job_type,
+    # `role` / `type` are document 004's names: the person's words for the role, the bank type of the
+    # focus area; `job_type` / `focus_area` are the bank role and type they map to.
+    return {"id": i.id, "user_id": i.user_id, "role": i.job_type, "type": i.focus_area, "mode": i.mode,
+            "title": i.title, "status": i.status, "job_type": question_bank.normalize_role(i.job_type),
             "focus_area": i.focus_area, "difficulty": i.difficulty, "question_count": i.question_count,
             "overall_score": (i.scores or {}).get("overall") if i.scores else (i.summary or {}).get("overall_score"),
             "version": i.version, "created_at": iso(i.created_at), "ended_at": iso(i.ended_at)}
@@ -118,12 +133,12 @@ def list_interviews() -> Response:
 @login_required
 def create_interview() -> Response:
     body = json_body(CreateInterview, allow_empty=True)
-    # job_type may be a free-text title: the question bank maps it to a role or falls back to general.
-    if question_bank.normalize_type(body.focus_area) is None:
-        raise ValidationFailed([{"path": "focus_area", "message": f"must be one of: {', '.join(question_bank.list_types())}"}])
+    # Free text: the question bank maps the role (or falls back to general) and the type (or any type).
+    role_words = body.role or body.job_type or "general"
+    focus_words = body.type or body.focus_area or "behavioral"
     interview = Interview(id=new_id("int"), user_id=current_user().id, mode="text", status="active",
-                          title=body.title or f"{body.job_type.replace('_', ' ').title()} — {body.focus_area}",
-                          job_type=body.job_type, focus_area=question_bank.normalize_type(body.focus_area) or "behavioral",
+                          title=body.title or question_bank.title_for(role_words, focus_words),
+                          job_type=role_words[:60], focus_area=question_bank.normalize_type(focus_words) or "mixed",
                           difficulty=body.difficulty, question_count=body.question_count)
     session = db()
     session.add(interview)
@@ -157,32 +172,40 @@ def post_message(interview_id: str) -> Response:
     if interview.status != "active":
         raise Conflict("this interview has ended", stage="interview")
     session = db()
-    qid = body.question_id or (interview.current_question_id if body.role == "candidate" else None)
+    role = CHAT_ROLES.get(body.role, body.role)
+    qid = body.question_id or (interview.current_question_id if role == "candidate" else None)
     question = session.get(Question, qid) if qid else None
     if qid and (question is None or question.interview_id != interview.id):
         raise NotFound("question not found in this interview", stage="validation")
     now = utcnow()
-    if body.role == "candidate" and question is not None:
+    if role == "interviewer" and question is None:
+        # The interviewer asks: the message is the interview's next question, which the next answer answers.
+        question = add_question(session, interview, {"text": body.content, "type": interview.focus_area
+                                                     if interview.focus_area in question_bank.list_types()
+                                                     else "behavioral", "difficulty": interview.difficulty,
+                                                     "source": "interviewer"})
+    if role == "candidate" and question is not None:
         asked = session.execute(select(Message.id).where(Message.interview_id == interview.id,
                                                          Message.role == "interviewer",
                                                          Message.question_id == question.id)).first()
         if asked is None:  # the transcript shows the question before its answer
             session.add(Message(interview_id=interview.id, role="interviewer", content=question.text,
                                 question_id=question.id, created_at=now - timedelta(milliseconds=1)))
-    msg = Message(interview_id=interview.id, role=body.role, content=body.content,
+    msg = Message(interview_id=interview.id, role=role, content=body.content,
                   question_id=question.id if question else None, created_at=now)
     session.add(msg)
     session.flush()
     next_q = None
-    if body.role == "candidate" and question is not None:
+    if role == "candidate" and question is not None:
         answered = {m for (m,) in session.execute(select(Message.question_id).where(
             Message.interview_id == interview.id, Message.role == "candidate"))}
         next_q = next((q for q in iv.questions_of(session, interview) if q.id not in answered), None)
         interview.current_question_id = next_q.id if next_q else None
     interview.version += 1
     session.commit()
-    return ok({"message": iv.message_dict(msg), "next_question": question_dict(next_q) if next_q else None},
-              status=201)
+    message = {**iv.message_dict(msg), "chat_role": AS_CHAT_ROLE.get(msg.role, msg.role)}
+    return ok({"id": msg.id, "role": body.role, "content": msg.content, "message": message,
+               "next_question": question_dict(next_q) if next_q else None}, status=201)
 
 
 @bp.post("/<interview_id>/questions")
@@ -218,17 +241,21 @@ def set_difficulty(interview_id: str) -> Response:
 def score(interview_id: str) -> Response:
     interview = owned(interview_id)
     body = json_body(ScoreRequest, allow_empty=True)
-    given = body.scores.model_dump(exclude_none=True) if body.scores else {}
+    given = {k: _number(v) for k, v in (body.scores or {}).items()}
     if not given and body.overall is None:  # nothing to store: let the AI score it
         job = enqueue("interviews.score", user_id=interview.user_id, subject_id=interview.id,
                       args={"interview_id": interview.id})
         return ok({"interview_id": interview.id, **job_links(job)}, status=202)
-    overall = body.overall if body.overall is not None else round(sum(given.values()) / len(given), 1)
-    interview.scores = {"dimensions": {d: given.get(d) for d in iv.DIMENSIONS}, "overall": overall,
-                        "source": "manual", "feedback": body.feedback}
+    overall = _number(body.overall) if body.overall is not None else round(sum(given.values()) / len(given), 1)
+    interview.scores = {"dimensions": given, "overall": overall, "source": "manual", "feedback": body.feedback}
     interview.version += 1
     db().commit()
-    return ok({"id": interview.id, "scores": interview.scores})
+    return ok({"id": interview.id, "interview_id": interview.id, "scores": given, "overall_score": overall,
+               "feedback": body.feedback, "source": "manual"})
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
 
 
 def _pending(interview: Interview, kind: str) -> Job | None:
@@ -236,6 +263,24 @@ def _pending(interview: Interview, kind: str) -> Job | None:
                                           Job.status.in_(("queued", "running")))
                         .order_by(Job.created_at.desc())).scalars()
     return next((j for j in jobs if (j.args or {}).get("version") == interview.version), None)
+
+
+# How long GET …/report waits for a report job before answering 202 with the job. Document 004 shows
+# the report itself as the answer, so a client that reads it once usually gets it; `Prefer:
+# respond-async` (RFC 7240) answers 202 at once.
+REPORT_WAIT_SECONDS = 10.0
+
+
+def _wait_finished(job_id: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    database = state().runtime.db
+    while time.monotonic() < deadline:
+        with database.Session() as s:
+            status = s.execute(select(Job.status).where(Job.id == job_id)).scalar()
+        if status in ("succeeded", "failed", "cancelled"):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @bp.get("/<interview_id>/report")
@@ -249,6 +294,11 @@ def get_report(interview_id: str) -> Response:
     job = _pending(interview, "interviews.report") or enqueue(
         "interviews.report", user_id=interview.user_id, subject_id=interview.id,
         args={"interview_id": interview.id, "version": interview.version})
+    if "respond-async" not in request.headers.get("Prefer", "") and _wait_finished(job.id, REPORT_WAIT_SECONDS):
+        db().refresh(interview)
+        cached = reports.fresh_report(interview)
+        if cached is not None:
+            return ok(cached)
     return ok({"interview_id": interview.id, "status": "computing", **job_links(job)}, status=202,
               headers={"Retry-After": "1"})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 from pydantic import Field
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from core.ids import new_id
 from core.models import Interview, Question, Turn, User
 from jobs import practice, question_bank, resumes
 from jobs.stt import probe_audio
-from webapp.auth import authenticate, current_user, login_required, stream_url
+from webapp.auth import Caller, authenticate, current_user, stream_url, user_for_claims
 from webapp.billing import enforce_quota, meter
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
@@ -31,11 +31,13 @@ AUDIO_TYPES = {"application/octet-stream", "video/webm", "video/mp4", "video/ogg
 
 
 class StartSession(Strict):
-    # The accepted values are the question bank's (checked in the view); the spec lists them.
-    job_type: str = Field(default="general", min_length=1, max_length=60,
-                          json_schema_extra={"enum": question_bank.list_roles()})
-    focus_area: str = Field(default="behavioral", min_length=1, max_length=60,
-                            json_schema_extra={"enum": question_bank.list_types()})
+    # Free text, as people type it (document 000: "Backend Engineer", "System Design"): mapped to the
+    # nearest question-bank role and type; the person's words become the session's title. The bank's
+    # own slugs (software_engineer, system_design, …) work too.
+    job_type: str = Field(default="general", min_length=1, max_length=120,
+                          examples=["Backend Engineer", *question_bank.list_roles()])
+    focus_area: str = Field(default="behavioral", min_length=1, max_length=120,
+                            examples=["System Design", *question_bank.list_types()])
     difficulty: Literal["easy", "medium", "hard"] = "medium"
     question_count: int = Field(default=5, ge=1, le=20)
     # Tailored practice (optional): questions drawn or generated for a job description and/or a resume.
@@ -43,18 +45,26 @@ class StartSession(Strict):
     resume_id: str | None = Field(default=None, min_length=1, max_length=40)
 
 
-def _check_choice(field: str, value: str, allowed: list[str]) -> None:
-    if value not in allowed:
-        raise ValidationFailed([{"path": field, "message": f"must be one of: {', '.join(sorted(allowed))}"}])
+def _caller_or_guest() -> User:
+    """Document 000 starts with `POST /session/start` and no credentials: where guests are allowed
+    (embedded mode), a caller without any becomes a new guest (the answer carries its access token)."""
+    has_credentials = request.headers.get("Authorization") or request.headers.get("X-Session-Token")
+    if has_credentials or not settings().allow_guest:
+        return current_user()
+    subject = new_id("guest")
+    user = user_for_claims({"sub": subject, "guest": True})
+    g.guest_token = tokens.mint_access_token(settings(), subject, guest=True, ttl=7 * 24 * 3600)
+    g.caller = Caller(user=user)
+    return user
 
 
 @bp.post("/session/start")
-@login_required
 def start() -> Response:
     body = json_body(StartSession)
-    _check_choice("job_type", body.job_type, question_bank.list_roles())
-    _check_choice("focus_area", body.focus_area, question_bank.list_types())
-    user = current_user()
+    user = _caller_or_guest()
+    role_words, focus_words = body.job_type, body.focus_area
+    body.job_type = question_bank.normalize_role(role_words)
+    body.focus_area = question_bank.normalize_type(focus_words) or "mixed"
     session = db()
     resume = None
     if body.resume_id:
@@ -65,11 +75,17 @@ def start() -> Response:
     interview, first = practice.start_session(session, user.id, job_type=body.job_type, focus_area=body.focus_area,
                                               difficulty=body.difficulty, question_count=body.question_count,
                                               job_description=body.job_description, resume=resume)
+    interview.job_type = role_words[:60]  # the person's words; the bank role is normalize_role(job_type)
+    interview.title = question_bank.title_for(role_words, focus_words)
     meter(user.id, "session", 1, subject_id=interview.id)
     session.commit()
     return ok({
         "session_id": interview.id,
         "token": tokens.mint_session_token(settings(), user.id, interview.id),
+        "title": interview.title,
+        "job_type": question_bank.normalize_role(role_words),
+        "focus_area": body.focus_area,
+        **({"access_token": g.guest_token} if g.get("guest_token") else {}),
         "first_question": practice.question_dict(first),
         "question_count": interview.question_count,
         "tailored": bool(interview.job_description or interview.resume_id),
