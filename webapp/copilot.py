@@ -238,7 +238,7 @@ def post_event(session_id: str) -> Response:
 def stream(session_id: str) -> Response:
     caller = authenticate(stream=f"copilot:{session_id}")
     copilot.owned(db(), session_id, caller.user.id)
-    return stream_response(f"copilot:{session_id}", close_on_terminal=False)
+    return stream_response(f"copilot:{session_id}", close_on_terminal=False, close_on=("stopped",))
 
 
 def _transcript(cop_id: str) -> dict:
