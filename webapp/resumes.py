@@ -15,7 +15,7 @@ from jobs import resume_parse, resumes
 from webapp.auth import current_user, login_required
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
-from webapp.openapi import NOT_BLANK
+from webapp.openapi import NOT_BLANK, document
 from webapp.state import db, settings, state
 from webapp.validation import Strict, json_body, query
 
@@ -25,14 +25,28 @@ GenType = Literal["bullet_rewrite", "tailor", "cover_letter"]
 
 
 class ResumeIn(Strict):
-    title: str = Field(default="Resume", min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=resumes.MAX_RESUME_CHARS)
+    """Document 004: `{"name": "Software Engineer Resume", "content": "..."}`. `title` / `text` are the
+    older names of the same fields."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": [k], "properties": {k: {"type": "string", "pattern": NOT_BLANK}}} for k in ("content", "text")]})
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, examples=["Software Engineer Resume"])
+    content: str | None = Field(default=None, min_length=1, max_length=resumes.MAX_RESUME_CHARS)
+    title: str | None = Field(default=None, min_length=1, max_length=200, description="alias of name")
+    text: str | None = Field(default=None, min_length=1, max_length=resumes.MAX_RESUME_CHARS,
+                             description="alias of content")
     sections: dict | None = None
 
 
 class ResumeUpdate(Strict):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    text: str | None = Field(default=None, min_length=1, max_length=resumes.MAX_RESUME_CHARS)
+    """A partial update: only the fields sent change (`name`/`title`, `content`/`text`, `sections`)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    content: str | None = Field(default=None, min_length=1, max_length=resumes.MAX_RESUME_CHARS)
+    title: str | None = Field(default=None, min_length=1, max_length=200, description="alias of name")
+    text: str | None = Field(default=None, min_length=1, max_length=resumes.MAX_RESUME_CHARS,
+                             description="alias of content")
     sections: dict | None = None
 
 
@@ -58,11 +72,11 @@ class PageQuery(Strict):
 
 
 def resume_dict(r: Resume, *, full: bool = True) -> dict:
-    out = {"id": r.id, "title": r.title, "source": r.source, "status": r.status, "filename": r.filename,
+    out = {"id": r.id, "name": r.title, "title": r.title, "source": r.source, "status": r.status, "filename": r.filename,
            "file_type": r.file_type, "file_size": r.file_size, "parse_job_id": r.parse_job_id, "error": r.error,
            "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
     if full:
-        out.update(text=r.text, sections=r.sections)
+        out.update(content=r.text, text=r.text, sections=r.sections)
     return out
 
 
@@ -88,9 +102,12 @@ def list_resumes() -> Response:
 @login_required
 def create() -> Response:
     body = json_body(ResumeIn)
-    sections = body.sections if body.sections is not None else resume_parse.split_sections(body.text)
-    r = Resume(user_id=current_user().id, title=body.title, source="manual", status="ready", text=body.text,
-               sections=sections)
+    text = body.content or body.text
+    if not text:
+        raise ValidationFailed([{"path": "content", "message": "the resume's content is required"}])
+    sections = body.sections if body.sections is not None else resume_parse.split_sections(text)
+    r = Resume(user_id=current_user().id, title=body.name or body.title or "Resume", source="manual",
+               status="ready", text=text, sections=sections)
     session = db()
     session.add(r)
     session.commit()
@@ -98,6 +115,8 @@ def create() -> Response:
 
 
 @bp.post("/upload")
+@document(multipart={"file": "file", "name": "string"}, status=202, tags=["resumes"],
+          summary="Upload a resume (PDF or DOCX) with its name; parsed by a job")
 @login_required
 def upload() -> Response:
     if not (request.mimetype or "").startswith("multipart/form-data"):
@@ -116,14 +135,16 @@ def upload() -> Response:
     session = db()
     resume_id = new_id("res")
     key = state().runtime.storage.save(f"resumes/{current_user().id}/{resume_id}.{kind}", data)
-    title = (request.form.get("title") or file.filename or "Resume")[:200]
+    name = (request.form.get("name") or request.form.get("title") or "").strip()  # document 004: `name`
+    title = (name or file.filename or "Resume")[:200]
     job = new_job("resume.parse", user_id=current_user().id, args={"resume_id": resume_id}, subject_id=resume_id)
     session.add(Resume(id=resume_id, user_id=current_user().id, title=title, source="upload", status="parsing",
                        filename=(file.filename or "")[:255], file_type=kind, file_key=key, file_size=len(data),
                        parse_job_id=job.id))
     session.commit()
     submit(job)
-    return ok({"resume_id": resume_id, "status": "parsing", "file_type": kind, **job_links(job)}, status=202)
+    return ok({"resume_id": resume_id, "id": resume_id, "name": title, "status": "parsing", "file_type": kind,
+               **job_links(job)}, status=202)
 
 
 @bp.get("/history")
@@ -177,13 +198,14 @@ def update_one(resume_id: str) -> Response:
     body = json_body(ResumeUpdate)
     session = db()
     r = resumes.owned_resume(session, resume_id, current_user().id)
-    if r.status == "parsing" and (body.text is not None or body.sections is not None):
+    title, text = body.name or body.title, body.content or body.text
+    if r.status == "parsing" and (text is not None or body.sections is not None):
         raise Conflict("the resume is still being parsed", stage="resume")
-    if body.title is not None:
-        r.title = body.title
-    if body.text is not None:
-        r.text = body.text
-        r.sections = body.sections if body.sections is not None else resume_parse.split_sections(body.text)
+    if title is not None:
+        r.title = title
+    if text is not None:
+        r.text = text
+        r.sections = body.sections if body.sections is not None else resume_parse.split_sections(text)
         r.status, r.error = "ready", None
     elif body.sections is not None:
         r.sections = body.sections
