@@ -1,5 +1,7 @@
-# VoiceMock — `make run` serves the whole platform (embedded mode); `make test` runs the suite.
+# VoiceMock — `make run [PORT=8080] [HOST=0.0.0.0]` serves the whole platform (embedded mode); `make test` runs the suite.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -17,13 +19,13 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	touch $@
 
 $(STAMP_TEST): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,rabbitmq]'
 	touch $@ $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/voicemock dev --host 127.0.0.1 --port 5000
+	$(BIN)/voicemock dev --host $(HOST) --port $(PORT)
 
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest
@@ -32,7 +34,7 @@ test-slow: $(STAMP_TEST)
 	$(BIN)/python -m pytest -m slow
 
 $(STAMP_BENCH): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/pip install -q -e '.[test,rabbitmq,bench]'
 	touch $@ $(STAMP_TEST) $(STAMP)
 
 bench: $(STAMP_BENCH)

@@ -59,6 +59,7 @@ def _list(v: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
 class Settings:
     mode: str = "embedded"  # embedded | production
     data_dir: str = "var"
+    data_dir_source: str = "default"  # how data_dir was chosen (said at start-up and by `voicemock config`)
     database_url: str = "sqlite:///var/voicemock.db"
     redis_url: str | None = None
     broker_url: str | None = None
@@ -150,7 +151,7 @@ class Settings:
         database_url = env.get("DATABASE_URL") or None
         redis_url = env.get("REDIS_URL") or None
         mode = env.get("VOICEMOCK_MODE") or ("production" if (database_url or redis_url) else "embedded")
-        data_dir = env.get("VOICEMOCK_DATA_DIR", "var")
+        data_dir, data_dir_source = resolve_data_dir(env)
         if mode == "embedded":
             database_url = database_url or f"sqlite:///{Path(data_dir) / 'voicemock.db'}"
         elif not database_url:
@@ -166,6 +167,7 @@ class Settings:
         values: dict[str, object] = dict(
             mode=mode,
             data_dir=data_dir,
+            data_dir_source=data_dir_source,
             database_url=database_url,
             redis_url=redis_url,
             broker_url=env.get("BROKER_URL") or redis_url,
@@ -280,6 +282,23 @@ def mask_url(value: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "***"
+
+
+def resolve_data_dir(env: Mapping[str, str]) -> tuple[str, str]:
+    """The data directory (absolute) and how it was chosen. VOICEMOCK_DATA_DIR when set; else `var/` of
+    the checkout when VoiceMock runs from a source checkout (setup.cfg and .git beside the packages,
+    as `make run` and `pip install -e .` do); else the per-user data directory of platformdirs
+    (`~/.local/share/voicemock` on Linux). Never the working directory: every command, run from
+    anywhere, finds the same database and secret."""
+    raw = env.get("VOICEMOCK_DATA_DIR")
+    if raw:
+        return str(Path(raw).expanduser().resolve()), "VOICEMOCK_DATA_DIR"
+    root = Path(__file__).resolve().parent.parent
+    if (root / "setup.cfg").is_file() and (root / ".git").exists():
+        return str(root / "var"), "the checkout's var/ (running from a source checkout)"
+    from platformdirs import user_data_dir
+
+    return user_data_dir("voicemock", appauthor=False), "the per-user data directory (platformdirs)"
 
 
 def _embedded_secret(data_dir: str) -> str:
