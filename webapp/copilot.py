@@ -60,7 +60,9 @@ class HistoryQuery(Strict):
 
 
 class PurgeQuery(Strict):
-    older_than_days: int = Field(ge=0, le=36500)
+    # Absent (document 004's `DELETE /api/copilot/sessions/purge`): the configured retention age
+    # (VOICEMOCK_RETENTION_COPILOT_DAYS).
+    older_than_days: int | None = Field(default=None, ge=0, le=36500)
 
 
 def session_dict(cop: CopilotSession) -> dict:
@@ -121,8 +123,9 @@ def history() -> Response:
 @login_required
 def purge() -> Response:
     q = query(PurgeQuery)
+    days = settings().retention_copilot_days if q.older_than_days is None else q.older_than_days
     session = db()
-    cutoff = utcnow() - timedelta(days=q.older_than_days)
+    cutoff = utcnow() - timedelta(days=days)
     ids = list(session.execute(select(CopilotSession.id).where(CopilotSession.user_id == current_user().id,
                                                                CopilotSession.created_at < cutoff)).scalars())
     storage = state().runtime.storage
@@ -134,7 +137,7 @@ def purge() -> Response:
         session.execute(delete(JobEvent).where(JobEvent.stream.in_([f"copilot:{i}" for i in ids])))
         session.execute(delete(CopilotSession).where(CopilotSession.id.in_(ids)))
     session.commit()
-    return ok({"deleted": len(ids), "session_ids": ids, "older_than_days": q.older_than_days})
+    return ok({"deleted": len(ids), "session_ids": ids, "older_than_days": days})
 
 
 @bp.get("/<session_id>")
