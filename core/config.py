@@ -86,6 +86,8 @@ class Settings:
     max_audio_bytes: int = 25 * 1024 * 1024
     max_resume_bytes: int = 5 * 1024 * 1024
     max_audio_seconds: float = 600.0
+    # seconds a client may take to send a request body (0 = unbounded); see README "Behind a reverse proxy"
+    body_read_timeout: float = 60.0
     # Live answers (issue 16): a live turn with no new chunk for this long is finished with what it has;
     # one chunk of a live turn is at most this big (the whole turn obeys max_audio_bytes/seconds).
     live_idle_seconds: float = 15.0
@@ -188,6 +190,7 @@ class Settings:
             max_audio_bytes=_int(env, "VOICEMOCK_MAX_AUDIO_BYTES", 25 * 1024 * 1024),
             max_resume_bytes=_int(env, "VOICEMOCK_MAX_RESUME_BYTES", 5 * 1024 * 1024),
             max_audio_seconds=_float(env, "VOICEMOCK_MAX_AUDIO_SECONDS", 600.0),
+            body_read_timeout=_float(env, "VOICEMOCK_BODY_READ_TIMEOUT", 60.0),
             live_idle_seconds=_float(env, "VOICEMOCK_LIVE_IDLE_SECONDS", 15.0),
             live_chunk_max_bytes=_int(env, "VOICEMOCK_LIVE_CHUNK_MAX_BYTES", 1024 * 1024),
             rate_limit_default=env.get("VOICEMOCK_RATE_LIMIT_DEFAULT", "100/minute"),

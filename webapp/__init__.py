@@ -10,8 +10,8 @@ from workers.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
-    from webapp import (blueprints, cors, errors, idempotency, metrics, openapi, ratelimit, request_ids, state,
-                        tracking, validation)
+    from webapp import (blueprints, cors, errors, idempotency, metrics, openapi, pipeline, ratelimit, request_ids,
+                        state, tracking, validation)
     from webapp.cooperative import make_postgres_cooperative
 
     settings = settings or Settings.from_env()
@@ -24,10 +24,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.json.sort_keys = False
     state.init_app(app, state.AppState(settings=settings, runtime=runtime, hub=EventHub(runtime.bus)))
     request_ids.init_app(app)
-    validation.init_app(app)  # NUL in URLs and form fields: a 4xx before any view runs
+    validation.init_app(app)  # NUL in URLs (404) and, once parsed, form fields (400)
     cors.init_app(app, settings.cors_origins)
     errors.init_app(app)
     ratelimit.init_app(app, settings)  # before idempotency: a replay counts against the limit too
+    pipeline.init_app(app)  # body caps and read deadline; authenticate before any body is read
     tracking.init_app(app)
     idempotency.init_app(app)
     metrics.init_app(app)

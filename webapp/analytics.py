@@ -31,9 +31,12 @@ class ReconciliationQuery(Strict):
 
 def _month(text: str, path: str) -> datetime:
     try:
-        return month_start(datetime.strptime(text[:7], "%Y-%m"))
+        month = month_start(datetime.strptime(text[:7], "%Y-%m"))
     except ValueError as exc:
         raise ValidationFailed([{"path": path, "message": "must be YYYY-MM"}]) from exc
+    if not 1970 <= month.year <= 9000:  # the report ends a month after `to`: 9999-12 has no next month
+        raise ValidationFailed([{"path": path, "message": "must be a month between 1970-01 and 9000-12"}])
+    return month
 
 
 @bp.get("/reconciliation")

@@ -92,6 +92,7 @@ def login_required(fn: F) -> F:
         authenticate()
         return fn(*args, **kwargs)
 
+    wrapper.voicemock_auth = True  # type: ignore[attr-defined] - webapp/pipeline.py authenticates before the body
     return wrapper  # type: ignore[return-value]
 
 
@@ -102,6 +103,7 @@ def admin_required(fn: F) -> F:
             raise Forbidden("administrators only")
         return fn(*args, **kwargs)
 
+    wrapper.voicemock_auth = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 

@@ -12,7 +12,7 @@ from webapp.envelope import error
 
 log = logging.getLogger("voicemock.web")
 
-_HTTP_STAGES = {401: "auth", 403: "auth", 404: "routing", 405: "routing", 413: "upload", 415: "upload"}
+_HTTP_STAGES = {401: "auth", 403: "auth", 404: "routing", 405: "routing", 408: "upload", 413: "upload", 415: "upload"}
 
 
 def _voicemock_error(exc: VoiceMockError) -> Response:
@@ -28,7 +28,9 @@ def _http_error(exc: HTTPException) -> Response:
         headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     message = exc.description or exc.name
     if isinstance(exc, RequestEntityTooLarge):
-        message = "upload is larger than the allowed size"
+        limit = request.max_content_length
+        message = f"the request body is larger than this route allows ({limit} bytes)" if limit \
+            else "upload is larger than the allowed size"
     if status == 404 and request.path and not message.startswith("The requested URL"):
         message = exc.description
     return error(message, status=status, stage=_HTTP_STAGES.get(status, "http"), headers=headers)

@@ -29,7 +29,7 @@ Difficulty = Literal["easy", "medium", "hard"]
 
 
 class ListQuery(Strict):
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=10_000_000)  # page * per_page is an OFFSET: keep it in 64 bits
     per_page: int = Field(default=20, ge=1, le=100)
     mode: Literal["voice", "text"] | None = None
 
