@@ -34,7 +34,10 @@ class ProxyRequest(Strict):
 
 
 class LLMSettings(Strict):
-    provider: Literal["local", "openai"]
+    """A partial update (document 004: `{"model": "gpt-4-turbo", "temperature": 0.5}`): only the fields
+    sent change; a field sent as null goes back to the installation's default."""
+
+    provider: Literal["local", "openai"] | None = None
     model: str | None = Field(default=None, pattern=_MODEL)
     temperature: float | None = Field(default=None, ge=0, le=2)
 
@@ -44,7 +47,8 @@ def _ctx(user_id: str) -> JobContext:
     # tracked-skill hash into the provider headers, and collects the token usage we report back.
     return JobContext(job_id="", kind="llm.proxy", settings=settings(), storage=state().runtime.storage,
                       user_id=user_id, request_id=getattr(g, "request_id", None),
-                      tracked_skill_id_hash=getattr(g, "tracked_skill_id_hash", None))
+                      tracked_skill_id_hash=getattr(g, "tracked_skill_id_hash", None),
+                      tracked_skill_id=getattr(g, "tracked_skill_id", None))
 
 
 def _sse(event: str, data: dict) -> str:
@@ -113,6 +117,7 @@ def put_settings() -> Response:
         raise Unprocessable("the openai provider is not configured on this server (OPENAI_API_KEY)",
                             details=[{"path": "provider", "message": "openai is not available"}])
     user = current_user()
-    user.llm_settings = body.model_dump(exclude_none=True)
+    merged = {**(user.llm_settings or {}), **body.model_dump(exclude_unset=True)}
+    user.llm_settings = {k: v for k, v in merged.items() if v is not None} or None
     db().commit()
     return ok(_effective(user.llm_settings))
