@@ -165,3 +165,28 @@ def test_reconciliation_lists_ledger_job_and_quota_mismatches(platform, make_cli
     assert free["ledger"]["audio_seconds"] >= free["jobs"]["audio_seconds"] > 0
     bad = admin_client.get("/api/analytics/reconciliation?from=2026-13")
     assert bad.status_code == 400 and bad.json()["stage"] == "validation"
+
+
+def test_signatures_dated_ahead_and_signed_bodies_that_are_not_events_are_400s(platform) -> None:  # noqa: ANN001
+    """Issue 13 items 18 and 9: the tolerance holds both ways; a signed body that is not an event
+    object (an array, a string, null, NaN, deep nesting) is a 400 with the envelope, never a 500."""
+    from core.models import StripeEvent
+
+    def signed(url: str, payload: str, timestamp: int | None = None) -> requests.Response:
+        header = WebhookSignature.generate_signature_header(payload, SECRET, timestamp=timestamp)
+        return requests.post(url + "/api/webhooks/stripe", data=payload.encode(), timeout=10,
+                             headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+
+    with web_process(platform, stripe_webhook_secret=SECRET) as url:
+        ahead = _event("customer.created", {"id": "cus_future"})
+        r = _post(url, ahead, timestamp=int(time.time()) + 400)
+        assert r.status_code == 400 and r.json()["stage"] == "signature" and "future" in r.json()["error"]
+        assert _count(platform, StripeEvent, StripeEvent.id == ahead["id"]) == 0
+        assert _post(url, ahead, timestamp=int(time.time()) + 60).status_code == 200  # clock skew within tolerance
+        event = json.dumps(_event("customer.created", {"id": "cus_x"}))
+        for payload in ("[1, 2, 3]", '"str"', "null", "{}", '{"id": 1, "type": {}}',
+                        event.replace('"object": "event"', '"object": NaN'),
+                        event.replace('"object": "event"', '"object": 1e400'),
+                        '{"id": "evt_deep", "type": "x", "data": ' + "[" * 2000 + "]" * 2000 + "}"):
+            r = signed(url, payload)
+            assert r.status_code == 400 and r.json()["stage"] == "validation", (payload[:60], r.text[:200])
