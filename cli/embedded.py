@@ -36,6 +36,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     configure_logging(settings.log_json, settings.log_level)
     if not settings.embedded:
         log.warning("DATABASE_URL/REDIS_URL are set: `voicemock dev` still runs an in-process worker")
+    from workers.limits import cap_memory
+
+    cap_memory(settings.worker_memory_mb)  # jobs run in this process: the workers' cap applies to it
     app, worker, stop = start_platform(settings)
     print(f"VoiceMock ({settings.mode} mode) on http://{host}:{port}  —  data in {settings.data_dir}/", flush=True)
     try:

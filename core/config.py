@@ -126,8 +126,8 @@ class Settings:
     sweeper_stale_seconds: int = 120
     worker_threads: int = 4
     worker_poll_ms: int = 1000  # longest idle wait between broker polls (the Redis doorbell wakes consumers sooner)
-    # address-space cap per `voicemock worker` process (RLIMIT_AS), in MB; 0 = no cap
-    worker_memory_mb: int = 0
+    # address-space cap (RLIMIT_AS) per process that runs jobs (`voicemock worker`, `voicemock dev`), in MB; 0 = no cap
+    worker_memory_mb: int = 4096
     heartbeat_timeout_ms: int = 60_000
     broker_maintenance_chance: int = 1000
     job_lease_seconds: int = 30
@@ -220,7 +220,7 @@ class Settings:
             sweeper_stale_seconds=_int(env, "VOICEMOCK_SWEEPER_STALE_SECONDS", 120),
             worker_threads=_int(env, "VOICEMOCK_WORKER_THREADS", 4),
             worker_poll_ms=_int(env, "VOICEMOCK_WORKER_POLL_MS", 1000),
-            worker_memory_mb=_int(env, "VOICEMOCK_WORKER_MEMORY_MB", 0),
+            worker_memory_mb=_int(env, "VOICEMOCK_WORKER_MEMORY_MB", 4096),
             heartbeat_timeout_ms=_int(env, "VOICEMOCK_HEARTBEAT_TIMEOUT_MS", 60_000),
             broker_maintenance_chance=_int(env, "VOICEMOCK_BROKER_MAINTENANCE_CHANCE", 1000),
             job_lease_seconds=_int(env, "VOICEMOCK_JOB_LEASE_SECONDS", 30),

@@ -4,6 +4,8 @@ Checks run in order of cost: extension allow-list and size (cheap), magic bytes,
 zip central directory (member count, total uncompressed size, per-member compression ratio) is read
 with `zipfile` BEFORE any member is inflated, so a zip bomb is refused without being expanded. PDFs
 are opened by pypdf (a file it cannot open is a `decode` error) with page and text-length caps.
+A DOCX's word/document.xml is parsed as a stream (lxml's pull parser, a chunk at a time) with caps
+on its XML bytes, elements and paragraphs.
 """
 from __future__ import annotations
 
@@ -21,6 +23,11 @@ MAX_TEXT_CHARS = 200_000
 MAX_ZIP_MEMBERS = 500
 MAX_ZIP_UNCOMPRESSED = 40 * 1024 * 1024
 MAX_ZIP_RATIO = 100  # deflate on real XML rarely passes 20:1; bombs reach 1000:1
+# A long resume's word/document.xml is a few hundred KB, ~20 000 elements and a few hundred
+# paragraphs; these caps are an order of magnitude above that and far below what hurts a worker.
+MAX_DOCX_XML_BYTES = 20 * 1024 * 1024
+MAX_DOCX_ELEMENTS = 300_000
+MAX_DOCX_PARAGRAPHS = 20_000
 
 HEADINGS = {
     "summary": ("summary", "profile", "professional summary", "objective", "about me", "about"),
@@ -150,28 +157,90 @@ def _pdf_text(data: bytes) -> str:
     return "\n".join(parts)
 
 
-def _docx_text(data: bytes) -> str:
-    check_zip(data)  # again: the job must not trust that the upload route checked
-    from docx import Document
+_W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_P, _TBL, _TR, _TC, _T = (_W_NS + n for n in ("p", "tbl", "tr", "tc", "t"))
+_BREAKS = {_W_NS + "tab": "\t", _W_NS + "br": "\n", _W_NS + "cr": "\n"}
+_READ_CHUNK = 64 * 1024
+
+
+def _paragraph_text(p: Any) -> str:
+    """A paragraph's text as Word shows it: its runs' text, tabs and line breaks, in order."""
+    return "".join(el.text or "" if el.tag == _T else _BREAKS[el.tag]
+                   for el in p.iter(_T, *_BREAKS))
+
+
+def _docx_text(data: bytes, *, max_xml_bytes: int = MAX_DOCX_XML_BYTES, max_elements: int = MAX_DOCX_ELEMENTS,
+               max_paragraphs: int = MAX_DOCX_PARAGRAPHS) -> str:
+    """The text of word/document.xml, read as a stream: body paragraphs and table rows (cells
+    joined with " | ") in document order. The XML is inflated and parsed in small chunks and each
+    top-level block is dropped once read, so memory stays flat whatever the size; XML bytes,
+    elements and paragraphs are capped while parsing, so a document of millions of empty
+    paragraphs fails in a moment instead of building a tree of millions of nodes."""
+    from lxml import etree
+
+    zf = check_zip(data)  # again: the job must not trust that the upload route checked
+    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True,
+                                 huge_tree=False, remove_comments=True, remove_pis=True)
+    lines: list[str] = []
+    size = fed = elements = paragraphs = 0
+    cells: list[str] = []
+    depth = table_depth = 0
+
+    def too_large(what: str) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the .docx has more than {what}; a resume has far fewer — upload a smaller or "
+                               f"simpler file", stage="decode")
 
     try:
-        doc = Document(io.BytesIO(data))
-    except MemoryError:
+        with zf.open("word/document.xml") as member:
+            while chunk := member.read(_READ_CHUNK):
+                fed += len(chunk)
+                if fed > max_xml_bytes:
+                    raise too_large(f"{max_xml_bytes // (1024 * 1024)} MB of document XML")
+                parser.feed(chunk)
+                for event, el in parser.read_events():
+                    if event == "start":
+                        depth += 1
+                        elements += 1
+                        if elements > max_elements:
+                            raise too_large(f"{max_elements} XML elements")
+                        if el.tag == _TBL:
+                            table_depth += 1
+                        continue
+                    depth -= 1
+                    tag = el.tag
+                    if tag == _P:
+                        paragraphs += 1
+                        if paragraphs > max_paragraphs:
+                            raise too_large(f"{max_paragraphs} paragraphs")
+                        if table_depth == 0:
+                            text = _paragraph_text(el)
+                            lines.append(text)
+                            size += len(text)
+                    elif tag == _TC and table_depth == 1:
+                        cell = "\n".join(_paragraph_text(p) for p in el.iter(_P)).strip()
+                        if cell:
+                            cells.append(cell)
+                    elif tag == _TR and table_depth == 1:
+                        lines.append(" | ".join(cells))
+                        size += len(lines[-1])
+                        cells = []
+                    elif tag == _TBL:
+                        table_depth -= 1
+                    if depth == 2 and table_depth == 0:  # a block of w:body read: drop it and its elder siblings
+                        el.clear()
+                        while el.getprevious() is not None:
+                            del el.getparent()[0]
+                    if size > MAX_TEXT_CHARS:
+                        return "\n".join(lines)
+            parser.close()
+    except (PayloadTooLarge, MemoryError):
         raise
-    except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many types on damaged parts
+    except etree.XMLSyntaxError as exc:
         if _xml_out_of_memory(exc):
             raise MemoryError("libxml2 ran out of memory") from None
+        raise DecodeError(f"the .docx text cannot be read: {exc.msg or type(exc).__name__}") from exc
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:  # damaged or lying zip member
         raise DecodeError(f"the .docx cannot be read: {type(exc).__name__}") from exc
-    lines: list[str] = []
-    size = 0
-    for p in doc.paragraphs:
-        lines.append(p.text)
-        size += len(p.text)
-        if size > MAX_TEXT_CHARS:
-            return "\n".join(lines)
-    for table in doc.tables:
-        for row in table.rows:
-            lines.append(" | ".join(c.text.strip() for c in row.cells if c.text.strip()))
     return "\n".join(lines)
 
 

@@ -151,7 +151,8 @@ def _start_dev(data_dir: Path, **extra: str) -> tuple[subprocess.Popen, str]:
 def test_a_long_job_runs_once_on_sqlite_while_the_sweeper_runs_every_second(tmp_path: Path) -> None:
     """Issue 13 item 1: a 2 s lease, a 6 s canary that reports nothing until it ends, and the
     sweeper (which re-sends running jobs whose lease ran out) due every second. The lease is kept
-    alive in embedded mode too, so the job is claimed once and runs once."""
+    alive in embedded mode too, so the job is claimed once and runs once. Item 7: the process runs
+    under the default memory cap."""
     proc, base = _start_dev(tmp_path, VOICEMOCK_JOB_LEASE_SECONDS="2", VOICEMOCK_SWEEPER_STALE_SECONDS="1",
                             VOICEMOCK_SCHEDULE_CRONS="sweeper=* * * * * * *")
     try:
@@ -175,6 +176,9 @@ def test_a_long_job_runs_once_on_sqlite_while_the_sweeper_runs_every_second(tmp_
         assert types == ["queued", "started", "progress", "succeeded"], types
         server_log = (tmp_path / "server.log").read_text()
         assert "sweeper re-sent" not in server_log, server_log[-2000:]
+        # Jobs run inside this process: it carries the workers' default memory cap (4096 MB).
+        limits = Path(f"/proc/{proc.pid}/limits").read_text()
+        assert f"Max address space         {4096 * 1024 * 1024}" in limits, limits
     finally:
         proc.terminate()
         try:
