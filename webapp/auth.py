@@ -107,6 +107,9 @@ def admin_required(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+SYSTEM_SUBJECT = "system"  # the subject of stream tokens for jobs no user owns (cron runs)
+
+
 def stream_url(path: str, user_id: str, stream: str) -> str:
     """A URL an EventSource can open: it carries a short-lived token for this one stream."""
     return f"{path}?st={tokens.mint_stream_token(settings(), user_id, stream)}"

@@ -8,7 +8,7 @@ from flask import g
 from core.clock import utcnow
 from core.ids import new_id
 from core.models import Job
-from webapp.auth import stream_url
+from webapp.auth import SYSTEM_SUBJECT, stream_url
 from webapp.state import db, state
 from webapp.tracking import sealed_for_job
 from workers import actors, dispatch
@@ -43,7 +43,7 @@ def submit(job: Job) -> None:
 
 def job_links(job: Job) -> dict[str, str]:
     return {"job_id": job.id, "status_url": f"/api/jobs/{job.id}",
-            "stream_url": stream_url(f"/api/jobs/{job.id}/events", job.user_id or "", job.stream)}
+            "stream_url": stream_url(f"/api/jobs/{job.id}/events", job.user_id or SYSTEM_SUBJECT, job.stream)}
 
 
 def enqueue_many(kind: str, *, user_id: str, args: list[dict[str, Any]]) -> list[Job]:

@@ -5,18 +5,20 @@ import base64
 from datetime import datetime
 from typing import Literal
 
-from flask import Blueprint, Response, send_file
+from flask import Blueprint, Response, request, send_file
 from pydantic import Field
 from sqlalchemy import and_, or_, select
 
-from core import jobstore
+from core import jobstore, tokens
 from core.clock import iso
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import Job
-from webapp.auth import authenticate, current_user, login_required, stream_url
+from webapp.auth import SYSTEM_SUBJECT, authenticate, current_user, login_required, stream_url
 from webapp.envelope import ok
+from webapp.openapi import document
+from webapp.retention_api import cron_secret_given
 from webapp.sse import stream_response
-from webapp.state import db, state
+from webapp.state import db, settings, state
 from webapp.validation import Strict, query
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/jobs")
@@ -32,7 +34,7 @@ def job_dict(job: Job) -> dict:
                       "url": f"/api/jobs/{job.id}/artifact"} if job.artifact_key else None),
         "created_at": iso(job.created_at), "started_at": iso(job.started_at), "finished_at": iso(job.finished_at),
         "status_url": f"/api/jobs/{job.id}",
-        "stream_url": stream_url(f"/api/jobs/{job.id}/events", job.user_id or "", job.stream),
+        "stream_url": stream_url(f"/api/jobs/{job.id}/events", job.user_id or SYSTEM_SUBJECT, job.stream),
     }
 
 
@@ -43,18 +45,45 @@ def owned_job(job_id: str, user_id: str) -> Job:
     return job
 
 
+def _followed_job(job_id: str, *, stream: str | None = None) -> Job:
+    """A job as whoever started it may follow it: its user (bearer token, or the X-Session-Token of the
+    session the job works on, as `/turn`'s `status_url` is used), its stream token, or, for the
+    system jobs `POST /api/cron/*` starts, the cron secret."""
+    job = db().get(Job, job_id)
+    if job is None and cron_secret_given():
+        raise NotFound("job not found")
+    if job is not None and job.user_id is None:
+        if cron_secret_given() or (stream and _system_stream_token(stream)):
+            return job
+        raise NotFound("job not found")
+    caller = authenticate(allow_session=True, stream=stream)
+    if job is None or job.user_id != caller.user.id:
+        raise NotFound("job not found")
+    if caller.session_id is not None and job.subject_id != caller.session_id:
+        raise NotFound("job not found")
+    return job
+
+
+def _system_stream_token(stream: str) -> bool:
+    token = request.args.get("st")
+    if not token:
+        return False
+    tokens.verify_stream_token(settings(), token, stream)  # 401 when forged, expired or for another stream
+    return True
+
+
 @bp.get("/<job_id>")
-@login_required
+@document(auth="bearer", summary="A job's status (bearer token, the X-Session-Token of its session, or "
+                                 "the cron secret for a cron job)")
 def get_job(job_id: str) -> Response:
-    job = owned_job(job_id, current_user().id)
+    job = _followed_job(job_id)
     headers = {} if job.finished else {"Retry-After": "1"}
     return ok(job_dict(job), headers=headers)
 
 
 @bp.get("/<job_id>/events")
 def job_events(job_id: str) -> Response:
-    caller = authenticate(stream=f"job:{job_id}")
-    owned_job(job_id, caller.user.id)
+    _followed_job(job_id, stream=f"job:{job_id}")
     return stream_response(f"job:{job_id}")
 
 
@@ -69,8 +98,11 @@ def job_artifact(job_id: str) -> Response:
     storage = state().runtime.storage
     if not storage.exists(job.artifact_key):
         raise NotFound("the artifact has expired", stage="artifact")
-    return send_file(storage.path(job.artifact_key), mimetype=job.artifact_type or "application/octet-stream",
-                     as_attachment=True, download_name=job.artifact_name or job.artifact_key.rsplit("/", 1)[-1])
+    resp = send_file(storage.path(job.artifact_key), as_attachment=True,
+                     download_name=job.artifact_name or job.artifact_key.rsplit("/", 1)[-1])
+    # Set as stored ("text/plain; charset=utf-8"): send_file's mimetype would add a second charset.
+    resp.headers["Content-Type"] = job.artifact_type or "application/octet-stream"
+    return resp
 
 
 @bp.delete("/<job_id>")

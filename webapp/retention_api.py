@@ -25,13 +25,18 @@ class ReceiptsQuery(Strict):
     kind: str | None = Field(default=None, pattern="^(retention|purge)$")
 
 
-def _require_cron_secret() -> None:
+def cron_secret_given() -> bool:
+    """The request carries the cron secret (X-Cron-Secret, or Authorization: Bearer <secret>)."""
     expected = settings().cron_secret
     given = request.headers.get("X-Cron-Secret")
     if given is None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         given = token.strip() if scheme.lower() == "bearer" else None
-    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+    return bool(expected and given and hmac.compare_digest(given.encode(), expected.encode()))
+
+
+def _require_cron_secret() -> None:
+    if not cron_secret_given():
         raise Unauthorized("this endpoint needs the cron secret (X-Cron-Secret or Authorization: Bearer)",
                            stage="auth")
 

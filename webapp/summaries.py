@@ -1,17 +1,18 @@
 """Session summaries (written by the `practice.summary` job) and skill assessments."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 from pydantic import Field
 from sqlalchemy import select
 
 from core.errors import NotFound, ValidationFailed
-from core.models import Job
+from core.models import Interview, Job
 from jobs import practice
 from jobs.assessments import RUBRICS
-from webapp.auth import authenticate, current_user, login_required
+from webapp.auth import authenticate
 from webapp.enqueue import enqueue, job_links
 from webapp.envelope import ok
+from webapp.openapi import document
 from webapp.state import db
 from webapp.validation import Strict, json_body, query
 
@@ -23,8 +24,34 @@ class SummaryQuery(Strict):
 
 
 class AssessmentRequest(Strict):
-    session_id: str = Field(min_length=1, max_length=40)
+    """Every field is optional: document 001's example sends no body at all. Without `session_id`, the
+    session of the X-Session-Token, else the caller's latest session; without `skill`, the one the
+    X-Tracked-Skill-Id names when it names a rubric (`skill_leadership`), else communication."""
+
+    session_id: str | None = Field(default=None, min_length=1, max_length=40)
     skill: str | None = Field(default=None, max_length=60, json_schema_extra={"enum": [*RUBRICS, None]})
+
+
+# Tracked skills that name a rubric by another word (document 001's `skill_public_speaking`).
+_SKILL_ALIASES = {"public_speaking": "communication", "presentation": "communication", "speaking": "communication",
+                  "problem": "problem_solving", "technical": "technical_depth", "management": "leadership"}
+
+
+def _skill_of_tracked(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    name = raw.strip().lower().replace("-", "_").replace(" ", "_")
+    name = name[len("skill_"):] if name.startswith("skill_") else name
+    return name if name in RUBRICS else _SKILL_ALIASES.get(name)
+
+
+def _latest_session(user_id: str) -> Interview:
+    interview = db().execute(select(Interview).where(Interview.user_id == user_id, Interview.deleted_at.is_(None))
+                             .order_by(Interview.created_at.desc(), Interview.id.desc()).limit(1)).scalar()
+    if interview is None:
+        raise NotFound("you have no practice session to assess yet: start one with POST /session/start "
+                       "(or POST /api/interviews), answer a question, then run the assessment", stage="assessment")
+    return interview
 
 
 def _echo() -> dict[str, str]:
@@ -51,14 +78,22 @@ def session_summary() -> Response:
               headers={**_echo(), "Retry-After": "1"})
 
 
-@bp.post("/api/assessments/run")
-@login_required
+@bp.route("/api/assessments/run", methods=["GET", "POST"])
+@document(body=AssessmentRequest, status=202, tags=["summaries"], auth="bearer",
+          summary="Assess a skill on a session (document 001's curl example: a GET with no body works)",
+          headers={"X-Tracked-Skill-Id": "raw tracked skill id: only its SHA-256 is stored or logged"})
 def run_assessment() -> Response:
-    body = json_body(AssessmentRequest)
-    skill = (body.skill or "communication").strip().lower().replace(" ", "_").replace("-", "_")
+    caller = authenticate(allow_session=True)
+    body = json_body(AssessmentRequest, allow_empty=True)
+    skill = (body.skill or _skill_of_tracked(g.get("tracked_skill_id")) or "communication")
+    skill = skill.strip().lower().replace(" ", "_").replace("-", "_")
     if skill not in RUBRICS:
         raise ValidationFailed([{"path": "skill", "message": f"must be one of: {', '.join(RUBRICS)}"}])
-    interview = practice.get_owned(db(), body.session_id, current_user().id)
+    sid = body.session_id or caller.session_id
+    if caller.session_id is not None and sid != caller.session_id:
+        raise NotFound("session not found")
+    interview = practice.get_owned(db(), sid, caller.user.id) if sid else _latest_session(caller.user.id)
     job = enqueue("assessments.run", user_id=interview.user_id, subject_id=interview.id,
                   args={"session_id": interview.id, "skill": skill})
-    return ok({"session_id": interview.id, "skill": skill, **job_links(job)}, status=202)
+    return ok({"session_id": interview.id, "skill": skill, "tracked_skill_id_hash": g.get("tracked_skill_id_hash"),
+               **job_links(job)}, status=202)
