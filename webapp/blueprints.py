@@ -21,3 +21,6 @@ def register(app: Flask) -> None:
     from webapp import openai_compat  # issue 15: OpenAI-compatible /v1
 
     app.register_blueprint(openai_compat.bp)
+    from webapp import live_turns  # issue 16: live answers
+
+    app.register_blueprint(live_turns.bp)

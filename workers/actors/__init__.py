@@ -13,7 +13,7 @@ import dramatiq
 
 _MODULES = ("workers.actors.practice", "workers.actors.maintenance", "workers.actors.ops",
             "workers.actors.copilot", "workers.actors.resumes", "workers.actors.interviews",
-            "workers.actors.billing", "workers.actors.retention")
+            "workers.actors.billing", "workers.actors.retention", "workers.actors.live_turns")
 
 
 @dataclass

@@ -1,0 +1,226 @@
+"""A live turn: an answer transcribed while it is being recorded.
+
+The web stores each numbered chunk the browser sends (`ChunkStore`, files under `live/<user>/<turn>/`)
+and marks the turn finished; this job (on the `stt` queue, started when the turn is opened) follows
+the chunks as they arrive, decodes the growing recording and streams `partial` events with the
+committed text (never changes) and the tentative tail, with delivery figures so far. When the turn
+is finished, or no chunk has come for its idle timeout, or the audio reaches the length cap, only the
+tail is decoded and the answer goes through the same delivery → scoring → next question steps as an
+uploaded one (`jobs.practice.process_turn` with the transcript already made).
+
+Everything the job knows lives in storage: a worker killed mid-turn is replaced by another that
+reads the same chunks and the committed words saved after each step (`state.json`), so the committed
+prefix carries on unchanged and nothing is lost.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from typing import Any
+
+from core.errors import BadInput, Conflict
+from core.models import Interview, Turn
+from core.storage import LocalStorage
+from jobs import practice
+from jobs.context import JobContext
+from jobs.delivery import analyze_delivery
+from jobs.live_stt import SAMPLE_RATE, GrowingDecoder, LiveTranscriber, words_to_transcript
+from jobs.stt import Word, get_stt
+
+KIND = "practice.live_turn"
+STATUS_LIVE = "live"
+STATUS_FINISHING = "finishing"
+# A new decode starts once this much new audio has arrived (whisper_streaming's min chunk size).
+MIN_STEP_SECONDS = 0.5
+POLL_SECONDS = 0.05
+_FINISH = "finish.json"
+_STATE = "state.json"
+
+
+def chunk_prefix(user_id: str, turn_id: str) -> str:
+    return f"live/{user_id}/{turn_id}"
+
+
+def final_audio_key(user_id: str, turn_id: str) -> str:
+    return f"audio/{user_id}/{turn_id}.webm"
+
+
+class ChunkStore:
+    """The chunks of one live turn in storage, numbered from 0, and its finish marker."""
+
+    def __init__(self, storage: LocalStorage, prefix: str) -> None:
+        self.dir = storage.path(prefix)
+        self._cache: dict[int, bytes] = {}
+
+    def _chunk(self, seq: int) -> str:
+        return os.path.join(self.dir, f"{seq:06d}.chunk")
+
+    def put(self, seq: int, data: bytes) -> bool:
+        """Store chunk `seq`; False if the same bytes were already there (a retry). Conflict if a
+        different chunk already holds that number."""
+        path = self._chunk(seq)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                if f.read() == data:
+                    return False
+            raise Conflict(f"chunk {seq} was already received with different content", stage="upload")
+        os.makedirs(self.dir, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.part"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)  # readers never see half a chunk
+        return True
+
+    def seqs(self) -> list[int]:
+        try:
+            names = os.listdir(self.dir)
+        except FileNotFoundError:
+            return []
+        return sorted(int(n[:-6]) for n in names if n.endswith(".chunk") and n[:-6].isdigit())
+
+    def total_bytes(self) -> int:
+        return sum(os.path.getsize(self._chunk(s)) for s in self.seqs())
+
+    def contiguous(self) -> tuple[int, bytes]:
+        """(n, bytes of chunks 0..n-1): the recording as far as it has arrived without a gap."""
+        seqs = set(self.seqs())
+        n = 0
+        parts = []
+        while n in seqs:
+            if n not in self._cache:
+                with open(self._chunk(n), "rb") as f:
+                    self._cache[n] = f.read()
+            parts.append(self._cache[n])
+            n += 1
+        return n, b"".join(parts)
+
+    def missing(self, last_seq: int) -> list[int]:
+        have = set(self.seqs())
+        return [s for s in range(last_seq + 1) if s not in have]
+
+    def finished(self) -> dict | None:
+        try:
+            with open(os.path.join(self.dir, _FINISH)) as f:
+                return json.load(f)
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def mark_finished(self, reason: str) -> dict:
+        """Write the finish marker once (the first writer wins); return the marker in force."""
+        os.makedirs(self.dir, exist_ok=True)
+        marker = {"reason": reason, "at": time.time()}
+        try:
+            fd = os.open(os.path.join(self.dir, _FINISH), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return self.finished() or marker
+        with os.fdopen(fd, "w") as f:
+            json.dump(marker, f)
+        return marker
+
+    def load_state(self) -> dict | None:
+        try:
+            with open(os.path.join(self.dir, _STATE)) as f:
+                return json.load(f)
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def save_state(self, state: dict) -> None:
+        path = os.path.join(self.dir, _STATE)
+        with open(path + ".part", "w") as f:
+            json.dump(state, f)
+        os.replace(path + ".part", path)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def live_figures(words: list[Word], seconds: float) -> dict[str, Any]:
+    """The delivery figures the page shows while the person speaks."""
+    d = analyze_delivery(words, seconds)
+    return {"words_per_minute": d["words_per_minute"], "wpm_band": d["wpm_band"], "word_count": d["word_count"],
+            "fillers": d["fillers"]["count"], "pauses": d["pauses"]["count_1_5s"],
+            "longest_pause_seconds": d["pauses"]["longest_seconds"]}
+
+
+def _words(ws: list[Word]) -> list[dict[str, Any]]:
+    return [{"text": w.text, "start": w.start, "end": w.end} for w in ws]
+
+
+def process_live_turn(session: Any, ctx: JobContext, turn_id: str, idle_seconds: float | None = None) -> dict[str, Any]:
+    turn = session.get(Turn, turn_id)
+    if turn is None:
+        raise BadInput(f"turn {turn_id} does not exist", stage="lookup")
+    interview = session.get(Interview, turn.interview_id)
+    user_id = interview.user_id
+    store = ChunkStore(ctx.storage, chunk_prefix(user_id, turn_id))
+    final_key = turn.audio_key or final_audio_key(user_id, turn_id)
+    _follow(ctx, store, turn_id, final_key, idle_seconds or ctx.settings.live_idle_seconds)
+    transcript = _final_transcript(ctx, store, final_key)
+    result = practice.process_turn(session, ctx, turn_id, transcript=transcript)
+    store.remove()  # the whole recording is in `final_key` now
+    return result
+
+
+def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, idle_seconds: float) -> None:
+    """Transcribe while chunks arrive; return once the turn is finished (by the client, the idle
+    timeout or the length cap) with the whole recording saved under `final_key`."""
+    saved = store.load_state()
+    if ctx.storage.exists(final_key) and ((saved or {}).get("final") or not store.seqs()):
+        return  # an earlier attempt got this far (the recording is whole); only its writes were lost
+    stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
+    live = LiveTranscriber.resume(stt, saved)
+    decoder = GrowingDecoder()
+    cap = ctx.settings.max_audio_seconds
+    decoded_samples = 0
+    seen_bytes = -1
+    last_arrival = time.monotonic()
+    ctx.progress("live", 0.0)
+    while True:
+        ctx.check_cancelled()
+        marker = store.finished()
+        n, data = store.contiguous()
+        if len(data) != seen_bytes:
+            seen_bytes, last_arrival = len(data), time.monotonic()
+        if marker is not None:
+            break
+        if time.monotonic() - last_arrival > idle_seconds:
+            store.mark_finished("timeout")
+            continue  # one more look: a chunk may have landed just before the marker
+        audio = decoder.decode(data)
+        if len(audio) > cap * SAMPLE_RATE:
+            store.mark_finished("limit")
+            continue
+        if len(audio) - decoded_samples < MIN_STEP_SECONDS * SAMPLE_RATE:
+            time.sleep(POLL_SECONDS)
+            continue
+        decoded_samples = len(audio)
+        update = live.step(audio)
+        if update.committed:
+            store.save_state(live.state())  # saved before it is sent: a replacement worker keeps it
+        seconds = update.audio_seconds
+        ctx.partial({"stage": "live", "turn_id": turn_id, "chunks": n, "audio_seconds": seconds,
+                     "committed": " ".join(w.text for w in live.committed),
+                     "committed_words": len(live.committed), "new_words": _words(update.committed),
+                     "tentative": " ".join(w.text for w in update.tentative),
+                     "delivery": live_figures(live.committed + update.tentative, seconds)})
+    _, data = store.contiguous()
+    ctx.storage.save(final_key, data)
+    audio = decoder.decode(data, final=True)[: int(cap * SAMPLE_RATE)]
+    update = live.finish(audio)
+    store.save_state({**live.state(), "final": True, "audio_seconds": update.audio_seconds})
+    ctx.partial({"stage": "live", "turn_id": turn_id, "final": True, "reason": (store.finished() or {}).get("reason"),
+                 "audio_seconds": update.audio_seconds, "committed": " ".join(w.text for w in live.committed),
+                 "committed_words": len(live.committed), "new_words": _words(update.committed), "tentative": "",
+                 "delivery": live_figures(live.committed, update.audio_seconds)})
+
+
+def _final_transcript(ctx: JobContext, store: ChunkStore, final_key: str) -> Any:
+    state = store.load_state()
+    if state and state.get("final"):
+        words = [Word(**w) for w in state["committed"]]
+        return words_to_transcript(words, float(state.get("audio_seconds") or 0.0))
+    # Finished on an earlier attempt whose chunks are gone: transcribe the saved recording whole.
+    stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
+    return stt.transcribe(str(ctx.storage.path(final_key)))

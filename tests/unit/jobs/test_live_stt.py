@@ -1,0 +1,93 @@
+"""Local agreement (jobs.live_stt) on scripted hypotheses, and the growing-recording decoder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from jobs.live_stt import SAMPLE_RATE, GrowingDecoder, LiveTranscriber, LocalAgreement, decode_whole, words_to_transcript
+from jobs.stt import Segment, Transcript, Word
+
+
+def _words(text: str, start: float = 0.0, step: float = 0.4) -> list[Word]:
+    return [Word(t, round(start + i * step, 3), round(start + i * step + 0.3, 3), 0.9) for i, t in enumerate(text.split())]
+
+
+def test_only_what_two_hypotheses_agree_on_is_committed() -> None:
+    la = LocalAgreement()
+    assert la.insert(_words("at the")) == []
+    assert [w.text for w in la.tentative] == ["at", "the"]
+    assert [w.text for w in la.insert(_words("at the time our"))] == ["at", "the"]
+    # A revised tail: "our" became "hour"; only the agreeing prefix "time" is committed.
+    assert [w.text for w in la.insert(_words("at the time, hour cache"))] == ["time,"]
+    assert [w.text for w in la.tentative] == ["hour", "cache"]
+    assert [w.text for w in la.insert_final(_words("at the time our cache was slow"))] == ["our", "cache", "was", "slow"]
+    assert [w.text for w in la.committed] == ["at", "the", "time,", "our", "cache", "was", "slow"]
+
+
+def test_words_re_decoded_at_the_commit_point_are_not_committed_twice() -> None:
+    la = LocalAgreement(_words("we cut latency"))
+    # A decode after a trim starts slightly before the last committed word and repeats it.
+    hyp = [Word("latency", 0.85, 1.1, 0.9), *_words("by half", start=1.2)]
+    la.insert(hyp)
+    assert [w.text for w in la.insert(hyp)] == ["by", "half"]
+
+
+class _Scripted:
+    """Transcribes by looking the buffer's absolute span up in a fixed word list."""
+
+    def __init__(self, words: list[Word]) -> None:
+        self.words = words
+        self.offset = 0.0
+        self.calls: list[float] = []
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        length = len(audio) / SAMPLE_RATE
+        self.calls.append(length)
+        seen = [Word(w.text, w.start - self.offset, w.end - self.offset, 1.0) for w in self.words
+                if w.start >= self.offset and w.end <= self.offset + length]
+        segs = [Segment(i, s[0].start, s[-1].end, " ".join(w.text for w in s), tuple(s))
+                for i, s in enumerate(seen[j:j + 5] for j in range(0, len(seen), 5))]
+        return Transcript(" ".join(w.text for w in seen), "en", length, segs)
+
+
+def test_the_buffer_is_trimmed_at_committed_segment_ends_and_finish_commits_the_tail() -> None:
+    script = _words(" ".join(f"w{i}" for i in range(80)), step=0.5)  # 40 s of speech
+    fake = _Scripted(script)
+    live = LiveTranscriber(fake, trim_seconds=8.0)
+    audio = np.zeros(41 * SAMPLE_RATE, np.float32)
+    committed: list[str] = []
+    for t in range(2, 41):
+        fake.offset = live.offset
+        update = live.step(audio[: t * SAMPLE_RATE])
+        committed += [w.text for w in update.committed]
+        assert update.buffer_seconds <= 8.0 + 6.0, "the buffer stays near the trim length"
+    fake.offset = live.offset
+    committed += [w.text for w in live.finish(audio).committed]
+    assert committed == [w.text for w in script]
+    assert max(fake.calls) < 16
+
+
+def test_a_resumed_transcriber_keeps_the_committed_words() -> None:
+    live = LiveTranscriber(_Scripted([]), offset=3.0, agreement=LocalAgreement(_words("one two")))
+    again = LiveTranscriber.resume(_Scripted([]), live.state())
+    assert again.offset == 3.0 and again.committed == live.committed
+
+
+def test_segments_of_a_live_transcript_end_at_sentences_and_long_pauses() -> None:
+    words = [*_words("So. We cached it."), *_words("It worked", start=5.0)]
+    t = words_to_transcript(words, 6.0)
+    assert [s.text for s in t.segments] == ["So.", "We cached it.", "It worked"]
+    assert t.text == "So. We cached it. It worked" and t.duration == 6.0
+
+
+def test_a_growing_recording_decodes_to_the_same_audio_as_the_whole_file(fixtures_dir: Path) -> None:
+    for name in ("answer_star.webm", "answer_short.wav"):
+        raw = (fixtures_dir / name).read_bytes()
+        dec = GrowingDecoder()
+        lengths = [len(dec.decode(raw[: len(raw) * k // 12])) for k in range(1, 12)]
+        assert lengths == sorted(lengths) and lengths[0] >= 0
+        final = dec.decode(raw, final=True)
+        whole = decode_whole(raw)
+        assert abs(len(final) - len(whole)) <= SAMPLE_RATE // 20, name
+    assert len(decode_whole(b"")) == 0 and len(GrowingDecoder().decode(b"\x1aE\xdf")) == 0
