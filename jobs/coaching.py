@@ -24,7 +24,9 @@ def outline(question: Mapping[str, Any]) -> list[str]:
         if points:
             steps.append(f"Task: what you were responsible for ({points[0]}).")
             steps += [f"Action: {p}: what you did, in the first person." for p in points[1:-1]]
-            steps.append(f"Result: {points[-1]}, with a number (%, time, money, users) if you have one.")
+            last = points[-1]
+            steps.append("Result: the outcome" + ("" if last.lower() in ("result", "outcome", "impact") else f" ({last})")
+                         + ", with a number (%, time, money, users) if you have one.")
         else:
             steps += ["Task: what you were responsible for.", "Action: two or three things you did, in order.",
                       "Result: the measurable outcome."]

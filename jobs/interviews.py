@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.clock import iso
 from core.errors import BadInput
 from core.models import Interview, Message, Question, Turn
-from jobs import question_bank, scoring
+from jobs import judge, question_bank
 from jobs.context import JobContext
 from jobs.llm import llm_for_user
 from jobs.practice import add_question, question_dict
@@ -139,29 +139,12 @@ def generate_questions(session: Session, ctx: JobContext, interview_id: str, cou
 
 # -- scoring ---------------------------------------------------------------------------------------
 
-class DimensionScore(BaseModel):
-    score: int = Field(ge=0, le=100)
-    feedback: str = Field(max_length=1000)
-
-
-class AnswerScore(BaseModel):
-    content: DimensionScore
-    structure: DimensionScore
-    delivery: DimensionScore
-    overall: int = Field(ge=0, le=100)
+DimensionScore, AnswerScore = judge.DimensionScore, judge.AnswerScore
 
 
 def score_one(llm: Any, a: Answer) -> dict[str, Any]:
-    def rubric() -> AnswerScore:
-        return AnswerScore.model_validate(scoring.score_answer(a.question, a.text, a.delivery))
-
-    delivery_note = f"\nDelivery figures: {a.delivery}" if a.delivery else ""
-    out = llm.structured("score", [{"role": "user", "content": (
-        "Score this interview answer 0-100 on content, structure and delivery, with one specific sentence of "
-        f"feedback each, and an overall score.\nQuestion: {a.question.get('text')}\n"
-        f"Key points: {', '.join(a.question.get('key_points') or []) or 'n/a'}\nAnswer: {a.text}{delivery_note}")}],
-        AnswerScore, local=rubric)
-    return {**out.model_dump(), "engine": llm.name}
+    """The answer's scores from the user's engine; the local rubric when it is local or fails."""
+    return judge.score(llm, a.question, a.text, a.delivery)
 
 
 def aggregate(per_answer: list[dict[str, Any]], source: str) -> dict[str, Any]:

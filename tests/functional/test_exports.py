@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timezone
 
 import pytest
 from pypdf import PdfReader
@@ -38,14 +39,15 @@ def test_text_exports_carry_the_report_and_transcript(client: ApiClient, intervi
                                                       ext: str) -> None:
     job, dl = _export(client, interview_id, fmt)
     assert dl.headers["Content-Type"].startswith(ctype)
-    assert f'filename=interview-{interview_id}.{ext}' in dl.headers["Content-Disposition"]
-    assert job["artifact"]["name"] == f"interview-{interview_id}.{ext}"
+    name = f"voicemock-software-engineer-{datetime.now(timezone.utc).date().isoformat()}.{ext}"  # role and day, not an id
+    assert f"filename={name}" in dl.headers["Content-Disposition"] and job["artifact"]["name"] == name
     if fmt == "json":
         doc = json.loads(dl.content)
         assert doc["transcript"][-1]["content"] == ANSWER and "overall_score" in doc["report"]
     else:
         text = dl.content.decode()
-        assert ANSWER in text and "Recommendations" in text and "Content" in text
+        assert ANSWER in text and "What to work on" in text and "Content" in text
+        assert "Q1. " in text and "The one thing to fix:" in text and "A stronger answer:" in text
 
 
 def test_the_pdf_opens_and_shows_scores_transcript_and_feedback(client: ApiClient, interview_id: str,
@@ -55,9 +57,11 @@ def test_the_pdf_opens_and_shows_scores_transcript_and_feedback(client: ApiClien
     (tmp_path / "out.pdf").write_bytes(dl.content)
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(dl.content)).pages)
     flat = " ".join(text.split())
-    for needle in ("Content", "Structure", "Delivery", "Scores by dimension", "Transcript", "Strengths",
-                   "billing service to Postgres"):
+    for needle in ("Interview practice report: Software Engineer", "Content", "Structure", "Delivery",
+                   "Scores by dimension", "Question by question", "The one thing to fix", "billing service to Postgres",
+                   "Page 1 of"):
         assert needle in flat, needle
+    assert "voicemock-software-engineer-" in dl.headers["Content-Disposition"]
 
 
 def test_exporting_another_users_interview_is_a_404(client: ApiClient, make_client, interview_id: str) -> None:  # noqa: ANN001
