@@ -4,6 +4,7 @@
 import { ApiError, api, auth, describeError, download } from "./api.js";
 import { follow } from "./stream.js";
 import * as recorder from "./recorder.js";
+import * as liveTurn from "./live.js";
 import { appendSegment, renderFigures, renderPace, renderPauses, renderReport, renderScores, renderTranscript } from "./render.js";
 import { normalize, renderChart } from "./chart.js";
 
@@ -151,7 +152,10 @@ $("record").addEventListener("click", () => guarded(null, async () => {
   if (!recorder.supported()) throw new Error("this browser cannot record audio; upload a recording instead");
   $("record").disabled = true;
   try {
-    state.recording = await recorder.start({ onLevel: (v) => { $("level-bar").style.width = `${Math.round(v * 100)}%`; } });
+    const live = liveTurn.begin(state.session, { onStatus: setStatus }); // words while speaking (live.js)
+    state.recording = await recorder.start({ onLevel: (v) => { $("level-bar").style.width = `${Math.round(v * 100)}%`; },
+      onChunk: live.push });
+    state.recording.live = live;
   } catch (err) {
     $("record").disabled = false;
     throw err;
@@ -174,7 +178,7 @@ $("stop").addEventListener("click", () => guarded($("stop"), async () => {
   state.recording = null;
   if (!rec) return;
   const blob = await rec.stop();
-  await submitAnswer(blob, `answer.${recorder.extensionFor(rec.mimeType)}`);
+  await submitAnswer(blob, `answer.${recorder.extensionFor(rec.mimeType)}`, rec.live);
 }));
 
 $("upload").addEventListener("click", () => guarded($("upload"), async () => {
@@ -183,16 +187,16 @@ $("upload").addEventListener("click", () => guarded($("upload"), async () => {
   await submitAnswer(file, file.name);
 }));
 
-async function submitAnswer(blob, name) {
+async function submitAnswer(blob, name, live = null) {
   const s = state.session;
   const form = new FormData();
   form.append("audio", blob, name);
   form.append("question_id", s.question.id);
   $("record").disabled = true;
-  setStatus("Uploading your answer…");
-  let links;
+  setStatus(live ? "Finishing the live answer…" : "Uploading your answer…");
+  let links = live ? await live.finish() : null; // null: the live path failed, upload it whole
   try {
-    ({ data: links } = await api("POST", "/turn", { form, auth: false, headers: { "X-Session-Token": s.token } }));
+    if (!links) ({ data: links } = await api("POST", "/turn", { form, auth: false, headers: { "X-Session-Token": s.token } }));
   } catch (err) {
     $("record").disabled = false;
     throw err;

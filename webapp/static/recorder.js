@@ -16,8 +16,9 @@ export function extensionFor(mime) {
   return "webm";
 }
 
-// start({onLevel}) → {stop(): Promise<Blob>, cancel()}; onLevel gets 0..1 for a level meter.
-export async function start({ onLevel = () => {} } = {}) {
+// start({onLevel, onChunk}) → {stop(): Promise<Blob>, cancel()}; onLevel gets 0..1 for a level meter,
+// onChunk each 250 ms slice (their concatenation is the recording).
+export async function start({ onLevel = () => {}, onChunk = null } = {}) {
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -28,7 +29,11 @@ export async function start({ onLevel = () => {} } = {}) {
   const mimeType = pickType();
   const recorder = new MediaRecorder(stream, mimeType ? { mimeType } : undefined);
   const chunks = [];
-  recorder.addEventListener("dataavailable", (e) => { if (e.data && e.data.size) chunks.push(e.data); });
+  recorder.addEventListener("dataavailable", (e) => {
+    if (!e.data || !e.data.size) return;
+    chunks.push(e.data);
+    if (onChunk) onChunk(e.data); // each time slice as it is recorded (live answers)
+  });
 
   // A level meter, so the speaker can see the microphone hears them.
   let ctx = null;
