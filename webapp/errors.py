@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sys
+import tempfile
+from typing import Any
 
 from flask import Flask, Response, request
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -15,10 +20,35 @@ log = logging.getLogger("voicemock.web")
 _HTTP_STAGES = {401: "auth", 403: "auth", 404: "routing", 405: "routing", 408: "upload", 413: "upload", 415: "upload"}
 
 
+def _server_roots() -> list[str]:
+    from webapp.state import settings
+
+    roots = {os.path.abspath(settings().storage_dir), os.path.abspath(settings().data_dir),
+             os.path.dirname(os.path.dirname(os.path.abspath(__file__))), sys.prefix, sys.base_prefix,
+             tempfile.gettempdir()}
+    return sorted((r for r in roots if len(r) > 1), key=len, reverse=True)
+
+
+def scrub_paths(value: Any) -> Any:
+    """Error text must not name server files (a decoder's message quotes the stored upload's path):
+    a path under the storage, data, install or temp directories is reduced to its file name."""
+    if isinstance(value, str):
+        for root in _server_roots():
+            if root in value:
+                value = re.sub(re.escape(root) + r"[^\s'\"]*", lambda m: os.path.basename(m.group(0)), value)
+        return value
+    if isinstance(value, dict):
+        return {k: scrub_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_paths(v) for v in value]
+    return value
+
+
 def _voicemock_error(exc: VoiceMockError) -> Response:
     if exc.status >= 500 and exc.status != 503:
         log.error("server error at %s: %s", exc.stage, exc.message)
-    return error(exc.message, status=exc.status, stage=exc.stage, details=exc.details, headers=exc.headers)
+    return error(scrub_paths(exc.message), status=exc.status, stage=exc.stage, details=scrub_paths(exc.details),
+                 headers=exc.headers)
 
 
 def _http_error(exc: HTTPException) -> Response:

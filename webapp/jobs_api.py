@@ -15,6 +15,7 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import Job
 from webapp.auth import SYSTEM_SUBJECT, authenticate, current_user, login_required, stream_url
 from webapp.envelope import ok
+from webapp.errors import scrub_paths
 from webapp.openapi import document
 from webapp.retention_api import cron_secret_given
 from webapp.sse import stream_response
@@ -28,7 +29,7 @@ def job_dict(job: Job) -> dict:
     return {
         "id": job.id, "kind": job.kind, "queue": job.queue, "status": job.status,
         "progress": round(job.progress or 0.0, 4), "stage": job.stage, "attempts": job.attempts,
-        "result": job.result, "error": job.error, "subject_id": job.subject_id, "batch_id": job.batch_id,
+        "result": job.result, "error": scrub_paths(job.error), "subject_id": job.subject_id, "batch_id": job.batch_id,
         "request_id": job.request_id, "idempotency_key": job.idempotency_key, "usage": job.usage,
         "artifact": ({"name": job.artifact_name, "content_type": job.artifact_type,
                       "url": f"/api/jobs/{job.id}/artifact"} if job.artifact_key else None),

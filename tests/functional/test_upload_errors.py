@@ -83,5 +83,7 @@ def test_validation_errors_list_path_and_message(client: ApiClient) -> None:
     assert body["error"] == "Validation failed" and body["stage"] == "validation"
     paths = {d["path"] for d in body["details"]}
     assert {"difficulty", "question_count", "is_admin"} <= paths
-    r = client.post("/session/start", json={"job_type": "astronaut"})
+    r = client.post("/session/start", json={"job_type": "x" * 121})  # free text (issue 11), within reason
     assert r.status_code == 400 and r.json()["details"][0]["path"] == "job_type"
+    r = client.post("/session/start", json={"job_type": "Astronaut"})  # no bank role: the general questions
+    assert r.status_code == 201 and r.json()["data"]["job_type"] == "general"
