@@ -208,6 +208,7 @@ def suggest(session: Session, ctx: JobContext, session_id: str) -> dict[str, Any
 # ---------------------------------------------------------------- audio chunks
 
 def transcribe_chunk(session: Session, ctx: JobContext, chunk_id: int) -> dict[str, Any]:
+    from jobs.audio_limits import decode_capped
     from jobs.stt import get_stt
 
     chunk = session.get(CopilotChunk, chunk_id)
@@ -215,7 +216,9 @@ def transcribe_chunk(session: Session, ctx: JobContext, chunk_id: int) -> dict[s
         raise BadInput(f"audio chunk {chunk_id} does not exist", stage="lookup")
     ctx.progress("transcription", 0.1)
     stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
-    transcript = stt.transcribe(str(ctx.storage.path(chunk.audio_key)))
+    # Decoded under the cap whatever the header said (jobs/audio_limits.py); usage is what was decoded.
+    samples, _seconds = decode_capped(str(ctx.storage.path(chunk.audio_key)), ctx.settings.max_audio_seconds)
+    transcript = stt.transcribe(samples)
     ctx.add_usage(audio_seconds=round(transcript.duration, 2))
     ctx.progress("transcription", 0.9)
     ctx.storage.delete(chunk.audio_key)  # the words are kept; the audio is not needed any more

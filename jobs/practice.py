@@ -15,7 +15,8 @@ from jobs import judge, question_bank, tailoring
 from jobs.context import JobContext
 from jobs.delivery import analyze_delivery
 from jobs.llm import llm_for_user
-from jobs.stt import Transcript, get_stt, probe_audio
+from jobs.audio_limits import bill_audio, measure_audio
+from jobs.stt import Transcript, get_stt
 
 
 NO_SPEECH = ("No speech was heard in this answer, so it was not scored and the question is still open. "
@@ -82,7 +83,8 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
 
     ctx.progress("decode", 0.02)
     path = str(ctx.storage.path(turn.audio_key))
-    info = probe_audio(path)
+    # Decoded here under the cap, whatever the header said; billed and quota-checked by what was decoded.
+    info = measure_audio(session, ctx, path, user_id=interview.user_id)
 
     if transcript is None:
         ctx.progress("transcription", 0.05)
@@ -95,7 +97,7 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
             if info.duration:
                 ctx.progress("transcription", 0.05 + 0.75 * min(1.0, seg.end / info.duration))
 
-        transcript = stt.transcribe(path, on_segment=on_segment)
+        transcript = stt.transcribe(info.samples, on_segment=on_segment)
     ctx.add_usage(audio_seconds=round(info.duration, 2))
     if not transcript.text.strip():
         # Refused, not scored 0: the job fails, the turn is not counted and the question stays open.
@@ -129,6 +131,7 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
     turn.delivery = delivery
     turn.scores = scores
     turn.audio_seconds = info.duration
+    bill_audio(session, ctx.job_id, info.duration, user_id=interview.user_id, subject_id=interview.id)
     turn.audio_format = info.codec
     turn.status = "succeeded"
     turn.finished_at = utcnow()
