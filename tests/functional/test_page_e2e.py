@@ -1,5 +1,8 @@
 """The practice page in headless Chromium against the embedded server (`voicemock dev`), with a fake
-microphone fed from a WAV file, through a proxy that drops the first live transcript stream.
+microphone fed from a WAV file (espeak-ng speech), through a proxy that drops the first live transcript
+stream. The walk: setup with a pasted job description → answer → re-record → a silent answer refused →
+reload mid-session resumes → end → report with a per-question breakdown → PDF downloaded and read →
+history lists the session; drawings readable (text >= 12 px, no colliding labels) at 390 px and desktop.
 
 Screenshots go to test-output/. Skips without a browser on a laptop; fails when CI is set."""
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Iterator
 
 import pytest
 import requests
+from pypdf import PdfReader
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +28,34 @@ OUT = ROOT / "test-output"
 CHROMIUM = os.environ.get("VOICEMOCK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 SECRET = "page-e2e-secret-" + "k" * 32
 ADMIN = "ops-admin@example.com"
+JOB_DESCRIPTION = ("Backend Engineer, Payments platform. You will design and run Python services on PostgreSQL, "
+                   "cut API latency, own incident response and on-call, and mentor engineers on the team.")
+
+# Every drawing's text as rendered: its size in screen px, its box, and whether it fits its drawing.
+_DRAWN_TEXT = """(sel) => [...document.querySelectorAll(sel + ' svg')].filter(s => s.getClientRects().length).map(s => {
+  const box = s.getBoundingClientRect();
+  return [...s.querySelectorAll('text')].map(t => {
+    const r = t.getBoundingClientRect();
+    return {text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+            l: r.left, r: r.right, t: r.top, b: r.bottom,
+            inside: r.left >= box.left - 1 && r.right <= box.right + 1};
+  });
+})"""
+
+
+def _assert_readable(page, selector: str) -> int:  # noqa: ANN001
+    """Text in the drawings under `selector` is >= 12 px, inside its drawing, and no two labels touch."""
+    drawings = page.evaluate(_DRAWN_TEXT, selector)
+    assert drawings, f"no drawing under {selector}"
+    for texts in drawings:
+        for t in texts:
+            assert t["px"] >= 12, f"{selector}: {t['text']!r} is {t['px']:.1f} px"
+            assert t["inside"], f"{selector}: {t['text']!r} runs off its drawing"
+        for i, a in enumerate(texts):
+            for b in texts[i + 1:]:
+                apart = a["r"] + 2 <= b["l"] or b["r"] + 2 <= a["l"] or a["b"] <= b["t"] or b["b"] <= a["t"]
+                assert apart, f"{selector}: labels {a['text']!r} and {b['text']!r} collide"
+    return sum(len(t) for t in drawings)
 
 
 def _need_browser() -> None:
@@ -173,7 +205,14 @@ def _answer_by_microphone(page, seconds: float) -> None:  # noqa: ANN001
     page.wait_for_selector("body[data-phase=result]", timeout=45_000)
 
 
-def test_a_whole_voice_session_in_the_browser(server: str, browser) -> None:  # noqa: ANN001
+def _session_as_the_page_sees_it(page) -> dict:  # noqa: ANN001
+    return page.evaluate("""async () => {
+        const kept = JSON.parse(localStorage.getItem('voicemock.session'));
+        const r = await fetch('/session/' + kept.id, {headers: {'X-Session-Token': kept.token}});
+        return (await r.json()).data; }""")
+
+
+def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir: Path) -> None:  # noqa: ANN001
     proxy = CuttingProxy(int(server.rsplit(":", 1)[1]))
     page = _page(browser, f"http://127.0.0.1:{proxy.port}")
     try:
@@ -184,11 +223,15 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser) -> None:  # 
         page.get_by_label("Focus area").select_option("behavioral")
         page.get_by_label("Difficulty").select_option("medium")
         page.get_by_label("Number of questions").fill("2")
+        page.get_by_label("Job description").fill(JOB_DESCRIPTION)
+        assert page.get_by_label("Resume").locator("option").first.inner_text() == "No resume"
         page.screenshot(path=str(OUT / "page-setup.png"), full_page=True)
         page.get_by_role("button", name="Start session").click()
         page.wait_for_selector("body[data-phase=question]")
         first_question = page.locator("#question-h").inner_text()
         assert first_question and "Question 1 of 2" in page.locator("#question-meta").inner_text()
+        session = _session_as_the_page_sees_it(page)
+        assert session["job_description"] == JOB_DESCRIPTION
 
         # Turn 1: the live stream is cut after its first transcript segment; the page reconnects.
         _answer_by_microphone(page, 10)
@@ -204,16 +247,44 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser) -> None:  # 
         assert "words per minute" in figures and "Filler words" in figures
         assert "110–180 band" in page.locator("#pace-desc").inner_text()
         assert page.locator("#pauses svg").count() == 1
+        assert _assert_readable(page, "#pace") >= 3 and _assert_readable(page, "#pauses") >= 2
         scores = page.locator("#scores").inner_text()
         for dim in ("Overall", "Content", "Structure", "Delivery"):
             assert dim in scores
         assert "/100" in scores
+        status = page.locator("#status").inner_text()
+        assert status.startswith("Scored") and "Processing" not in status, status
         page.screenshot(path=str(OUT / "page-result.png"), full_page=True)
 
-        # Turn 2, the last one: no next question, the page offers the report.
+        # Re-record question 1: same question, scored again; it does not use up question 2.
+        page.get_by_role("button", name="Re-record this answer").click()
+        page.wait_for_selector("body[data-phase=question]")
+        assert page.locator("#question-h").inner_text() == first_question
+        assert "again" in page.locator("#question-meta").inner_text()
+        _answer_by_microphone(page, 5)
+        turns = _session_as_the_page_sees_it(page)["turns"]
+        assert [t["status"] for t in turns] == ["superseded", "succeeded"], turns
+
+        # Question 2: a silent answer is refused in words and the question stays open.
         page.get_by_role("button", name="Next question").click()
         page.wait_for_selector("body[data-phase=question]")
-        assert page.locator("#question-h").inner_text() != first_question
+        second_question = page.locator("#question-h").inner_text()
+        assert second_question != first_question and "Question 2 of 2" in page.locator("#question-meta").inner_text()
+        page.locator("#answer-card details summary").click()
+        page.set_input_files("#file", str(fixtures_dir / "silence.wav"))
+        page.get_by_role("button", name="Upload file").click()
+        page.wait_for_selector("#error:not([hidden])", timeout=45_000)
+        assert "No speech was heard" in page.locator("#error").inner_text()
+        page.wait_for_selector("body[data-phase=question]")
+        assert page.locator("#question-h").inner_text() == second_question
+        page.screenshot(path=str(OUT / "page-silent-refused.png"), full_page=True)
+
+        # A reload mid-session comes back to the open question.
+        page.reload()
+        page.wait_for_selector("body[data-phase=question]")
+        assert page.locator("#question-h").inner_text() == second_question
+        assert "Question 2 of 2" in page.locator("#question-meta").inner_text()
+        assert "Resumed" in page.locator("#status").inner_text()
         _answer_by_microphone(page, 5)
         assert page.locator("#next").is_hidden()
 
@@ -221,16 +292,44 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser) -> None:  # 
         page.wait_for_selector("body[data-phase=report]", timeout=30_000)
         report = page.locator("#report-body").inner_text()
         assert "Overall score" in report and "2 answer(s) scored" in report
+        breakdown = page.locator("#report-body .q-breakdown")
+        assert breakdown.count() == 2, report
+        assert first_question in breakdown.nth(0).inner_text() and second_question in breakdown.nth(1).inner_text()
+        assert "Content" in breakdown.nth(0).inner_text()
 
         with page.expect_download(timeout=30_000) as dl:
             page.get_by_role("button", name="Download PDF").click()
-        assert dl.value.suggested_filename.endswith(".pdf")
-        assert Path(dl.value.path()).read_bytes()[:5] == b"%PDF-"
+        name = dl.value.suggested_filename
+        assert name.endswith(".pdf"), name
+        pdf_path = OUT / "page-report.pdf"
+        dl.value.save_as(str(pdf_path))
+        assert pdf_path.read_bytes()[:5] == b"%PDF-"
+        reader = PdfReader(str(pdf_path))
+        text = " ".join(" ".join(p.extract_text() or "" for p in reader.pages).split()).lower()
+        assert 1 <= len(reader.pages) <= 10, len(reader.pages)
+        for question in (first_question, second_question):  # the per-question breakdown names each question
+            assert " ".join(question.lower().split()[:4]) in text, (question, text[:800])
         page.wait_for_function("document.getElementById('pdf-status').textContent.startsWith('Downloaded')")
 
-        # The progress chart draws this session from /api/progress.
+        # The progress chart draws this session from /api/progress; the history lists it.
         page.wait_for_selector("#chart svg.chart circle")
+        assert _assert_readable(page, "#chart") >= 5
+        row = page.locator(f"#history-list li[data-session='{session['session_id']}']")
+        row.wait_for()
+        assert "ended" in row.inner_text()
         page.screenshot(path=str(OUT / "page-report.png"), full_page=True)
+
+        # Reopen the report from the history; then the same page on a phone-sized window.
+        page.get_by_role("button", name="Practise again").click()
+        page.wait_for_selector("body[data-phase=setup]")
+        row.get_by_role("button", name="Open report").click()
+        page.wait_for_selector("body[data-phase=report]")
+        assert page.locator("#report-body .q-breakdown").count() == 2
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(400)  # the page draws its charts again after a resize
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert _assert_readable(page, "#chart") >= 5
+        page.screenshot(path=str(OUT / "page-report-390.png"), full_page=True)
         assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
         assert not page.js_errors, page.js_errors
     finally:
@@ -255,7 +354,7 @@ def _tab_stops(page, presses: int = 25) -> list[str]:  # noqa: ANN001
 
 
 def test_the_page_is_labelled_keyboard_usable_and_fits_a_phone(server: str, browser, fixtures_dir: Path) -> None:  # noqa: ANN001
-    page = _page(browser, server, width=375, height=800)
+    page = _page(browser, server, width=390, height=844)
     try:
         page.goto("/")
         page.wait_for_selector("body[data-phase=signin]")
@@ -263,7 +362,7 @@ def test_the_page_is_labelled_keyboard_usable_and_fits_a_phone(server: str, brow
         assert page.locator("[aria-live=polite]").count() >= 1
         stops = _tab_stops(page)
         assert {"token", "token-signin", "guest"} <= set(stops), stops
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(OUT / "phone-signin.png"), full_page=True)
 
         # Keyboard only: focus the guest button and press Enter, then start a session from the keyboard.
@@ -276,7 +375,7 @@ def test_the_page_is_labelled_keyboard_usable_and_fits_a_phone(server: str, brow
         page.keyboard.press("Enter")
         page.wait_for_selector("body[data-phase=question]")
         assert {"record", "end-now"} <= set(_tab_stops(page, 40))
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
         # A file that is not audio: the error is shown in words, with the stage.
         page.locator("#answer-card details summary").click()
@@ -291,9 +390,17 @@ def test_the_page_is_labelled_keyboard_usable_and_fits_a_phone(server: str, brow
         page.wait_for_selector("body[data-phase=result]", timeout=45_000)
         assert page.locator("#error").is_hidden()
         assert _unlabelled_controls(page) == []
-        assert {"next", "end"} <= set(_tab_stops(page, 60))
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert {"next", "rerecord", "end"} <= set(_tab_stops(page, 60))
+        assert _assert_readable(page, "#pace") >= 3 and _assert_readable(page, "#pauses") >= 2
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(OUT / "phone-result.png"), full_page=True)
+
+        page.get_by_role("button", name="End session").click()
+        page.wait_for_selector("body[data-phase=report]", timeout=30_000)
+        page.wait_for_selector("#chart svg.chart circle")
+        assert _assert_readable(page, "#chart") >= 5
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(OUT / "phone-report.png"), full_page=True)
         assert not page.js_errors, page.js_errors
     finally:
         page.context.close()
@@ -313,6 +420,10 @@ def test_operators_see_queues_and_retry_failed_jobs(server: str, browser) -> Non
 
     page = _page(browser, server)
     try:
+        # A guest on the practice page, then an operator signs in on /ops in the same browser.
+        page.goto("/")
+        page.get_by_role("button", name="Continue as guest").click()
+        page.wait_for_selector("body[data-phase=setup]")
         page.goto("/ops")
         page.get_by_label("Administrator access token").fill(token)
         page.get_by_role("button", name="Sign in").click()
@@ -325,6 +436,10 @@ def test_operators_see_queues_and_retry_failed_jobs(server: str, browser) -> Non
         page.get_by_role("button", name=f"Retry job {job['job_id']}").click()
         page.wait_for_function("document.getElementById('status').textContent.includes('re-queued')")
         assert page.locator("#error").is_hidden()
+        # The practice page kept its own identity: still the guest, not the operator.
+        page.goto("/")
+        page.wait_for_selector("body[data-phase=setup]")
+        assert page.locator("#whoami").inner_text() == "Signed in as a guest."
         assert not page.js_errors, page.js_errors
     finally:
         page.context.close()

@@ -1,6 +1,7 @@
 // Talking to the VoiceMock API: the envelope, the bearer token, and errors in words.
 
-const TOKEN_KEY = "voicemock.token";
+// The practice page keeps its identity under "voicemock.token"; /ops sets auth.key to its own key, so
+// an operator signing in there never replaces the practice page's (often a guest's) identity.
 
 export class ApiError extends Error {
   constructor(message, { status = 0, stage = null, details = null, requestId = null } = {}) {
@@ -13,10 +14,11 @@ export class ApiError extends Error {
 }
 
 export const auth = {
-  get token() { return localStorage.getItem(TOKEN_KEY); },
+  key: "voicemock.token",
+  get token() { return localStorage.getItem(this.key); },
   set token(value) {
-    if (value) localStorage.setItem(TOKEN_KEY, value);
-    else localStorage.removeItem(TOKEN_KEY);
+    if (value) localStorage.setItem(this.key, value);
+    else localStorage.removeItem(this.key);
   },
 };
 

@@ -1,15 +1,24 @@
-// The practice page: sign in, pick a session, answer by voice, watch the answer being processed,
-// read the figures and scores, end the session, read the report, export it, and see progress.
+// The practice page: sign in, pick a session (tailored to a job description or resume if you like),
+// answer by voice (re-record any answer; a silent one is refused), watch it being processed, read the
+// figures and scores, end the session, read the report, export it, reopen past sessions, see progress.
+// A session in progress survives a reload: its id and token are kept in localStorage.
 
 import { ApiError, api, auth, describeError, download } from "./api.js";
 import { follow } from "./stream.js";
 import * as recorder from "./recorder.js";
 import * as liveTurn from "./live.js";
-import { appendSegment, renderFigures, renderPace, renderPauses, renderReport, renderScores, renderTranscript } from "./render.js";
+import { appendSegment, el, renderFigures, renderPace, renderPauses, renderReport, renderScores, renderTranscript } from "./render.js";
 import { normalize, renderChart } from "./chart.js";
+import { listResumes, renderHistory, saved, uploadResume, waitForJob } from "./history.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { catalog: null, me: null, session: null, recording: null, result: null, stream: null };
+const state = { catalog: null, me: null, session: null, recording: null, result: null, stream: null, progress: null };
+
+// What each pipeline stage is called on the page: one status, in words, never two that disagree.
+const STAGES = { queued: "Waiting for a worker", decode: "Reading the audio", transcription: "Transcribing",
+  delivery: "Measuring pace, fillers and pauses", scoring: "Scoring", next_question: "Choosing the next question",
+  retrying: "Retrying after a passing fault" };
+const stageText = (stage) => STAGES[stage] || String(stage).replaceAll("_", " ");
 
 // ---- status and errors -------------------------------------------------------------------------
 
@@ -48,7 +57,7 @@ async function guarded(button, fn) {
 }
 
 function show(...ids) {
-  for (const id of ["signin", "practice-setup", "practice", "report", "progress"]) $(id).hidden = !ids.includes(id);
+  for (const id of ["signin", "practice-setup", "practice", "report", "history", "progress"]) $(id).hidden = !ids.includes(id);
 }
 
 // ---- sign-in and set-up ------------------------------------------------------------------------
@@ -73,17 +82,30 @@ async function signedIn() {
   $("whoami").textContent = me.is_guest ? "Signed in as a guest." : `Signed in as ${me.email || me.id}.`;
   $("ops-link").hidden = !me.is_admin;
   $("signout").hidden = false;
-  show("practice-setup", "progress");
+  $("history-link").hidden = false;
+  toSetup();
+  loadResumes();
+  const kept = saved.get();
+  if (kept && kept.id) await resumeSession(kept);
+}
+
+function toSetup() {
+  state.session = null;
+  show("practice-setup", "history", "progress");
   phase("setup");
+  loadHistory();
   loadProgress();
 }
 
 function signOut(clearMessage = true) {
   auth.token = null;
+  saved.set(null);
   state.me = null;
   state.session = null;
   $("signout").hidden = true;
   $("ops-link").hidden = true;
+  $("history-link").hidden = true;
+  $("signout-warning").hidden = true;
   show("signin");
   phase("signin");
   if (clearMessage) setStatus("Signed out.");
@@ -111,7 +133,22 @@ $("guest").addEventListener("click", () => guarded($("guest"), async () => {
   setStatus("Signed in as a guest.");
 }));
 
-$("signout").addEventListener("click", () => signOut());
+// A guest's history is reachable only through the guest token in this browser: warn before dropping it.
+$("signout").addEventListener("click", () => {
+  if (!(state.me && state.me.is_guest)) {
+    signOut();
+    return;
+  }
+  $("signout-warning").hidden = false;
+  $("signout-cancel").focus();
+  setStatus("Signing out of a guest account loses its history; confirm or stay signed in.");
+});
+$("signout-cancel").addEventListener("click", () => {
+  $("signout-warning").hidden = true;
+  setStatus("Still signed in as a guest.");
+  $("signout").focus();
+});
+$("signout-confirm").addEventListener("click", () => signOut());
 
 $("setup-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -120,19 +157,43 @@ $("setup-form").addEventListener("submit", (e) => {
       job_type: $("role").value, focus_area: $("focus").value, difficulty: $("difficulty").value,
       question_count: Number($("count").value),
     };
+    const jd = $("jd").value.trim();
+    if (jd) body.job_description = jd;
+    if ($("resume").value) body.resume_id = $("resume").value;
     const { data } = await api("POST", "/session/start", { json: body });
     state.session = { id: data.session_id, token: data.token, count: data.question_count, answered: 0 };
+    saved.set(state.session);
     show("practice", "progress");
     showQuestion(data.first_question);
   });
 });
 
+
+// ---- tailoring: the caller's resumes ------------------------------------------------------------
+
+async function loadResumes(select) {
+  try {
+    await listResumes($("resume"), select);
+  } catch (err) {
+    $("resume-status").textContent = `Resumes are unavailable: ${describeError(err)}`;
+  }
+}
+
+$("resume-upload-button").addEventListener("click", () => guarded($("resume-upload-button"), async () => {
+  const file = $("resume-file").files[0];
+  if (!file) throw new Error("choose a PDF or DOCX resume first");
+  const say = (t) => { $("resume-status").textContent = t; };
+  await loadResumes(await uploadResume(file, say));
+  say(`${file.name} is ready and selected.`);
+}));
+
 // ---- one question ------------------------------------------------------------------------------
 
-function showQuestion(q) {
+function showQuestion(q, { again = false } = {}) {
   state.session.question = q;
-  state.result = null;
-  $("question-meta").textContent = `Question ${q.position} of ${state.session.count} · ${q.type.replace("_", " ")} · ${q.difficulty}`;
+  if (!again) state.result = null;
+  $("question-meta").textContent = `Question ${q.position} of ${state.session.count} · ${q.type.replace("_", " ")} · ${q.difficulty}`
+    + (again ? " · recording it again (your earlier answer stays in the session's history)" : "");
   $("question-h").textContent = q.text;
   $("key-points").replaceChildren(...(q.key_points || []).map((k) => Object.assign(document.createElement("li"), { textContent: k })));
   $("answer-card").hidden = false;
@@ -143,7 +204,7 @@ function showQuestion(q) {
   $("stop").disabled = true;
   $("question-h").focus();
   phase("question");
-  setStatus(`Question ${q.position}: ${q.text}`);
+  setStatus(again ? `Record question ${q.position} again: ${q.text}` : `Question ${q.position}: ${q.text}`);
 }
 
 let timer = 0;
@@ -192,11 +253,14 @@ async function submitAnswer(blob, name, live = null) {
   const form = new FormData();
   form.append("audio", blob, name);
   form.append("question_id", s.question.id);
+  // The session token when we have it; a session reopened from the history uses the sign-in token.
+  if (!s.token) form.append("session_id", s.id);
   $("record").disabled = true;
   setStatus(live ? "Finishing the live answer…" : "Uploading your answer…");
   let links = live ? await live.finish() : null; // null: the live path failed, upload it whole
   try {
-    if (!links) ({ data: links } = await api("POST", "/turn", { form, auth: false, headers: { "X-Session-Token": s.token } }));
+    if (!links) ({ data: links } = await api("POST", "/turn", s.token
+      ? { form, auth: false, headers: { "X-Session-Token": s.token } } : { form }));
   } catch (err) {
     $("record").disabled = false;
     throw err;
@@ -205,10 +269,11 @@ async function submitAnswer(blob, name, live = null) {
   $("processing").hidden = false;
   $("transcript").replaceChildren();
   $("progress-bar").value = 0;
-  $("stage-label").textContent = "Queued…";
+  $("stage-label").textContent = `${stageText("queued")}…`;
   phase("processing");
-  setStatus("Answer uploaded; transcribing.");
+  setStatus("Answer uploaded; waiting for a worker.");
   const seen = new Set();
+  let stage = "queued";
   state.stream = follow(links, {
     onStatus: setStatus,
     onEvent: (type, data) => {
@@ -216,10 +281,12 @@ async function submitAnswer(blob, name, live = null) {
         seen.add(data.segment.id);
         appendSegment($("transcript"), data.segment);
       } else if (type === "progress") {
-        $("progress-bar").value = Math.round((data.pct || 0) * 100);
-        $("stage-label").textContent = data.stage === "retrying" ? "Retrying after a passing fault…"
-          : `Stage: ${String(data.stage).replace("_", " ")} (${Math.round((data.pct || 0) * 100)}%)`;
-        if (data.stage !== "transcription") setStatus(`Processing: ${String(data.stage).replace("_", " ")}.`);
+        // One status: the label under the bar and the announced status name the same stage.
+        const pct = Math.round((data.pct || 0) * 100);
+        $("progress-bar").value = pct;
+        $("stage-label").textContent = `${stageText(data.stage)}… ${pct}%`;
+        if (data.stage !== stage) setStatus(`${stageText(data.stage)}…`);
+        stage = data.stage;
       }
     },
   });
@@ -235,16 +302,17 @@ async function submitAnswer(blob, name, live = null) {
 
 function showResult(result) {
   state.result = result;
-  state.session.answered += 1;
+  if ((result.attempt || 1) === 1) state.session.answered += 1;
   const d = result.delivery;
+  $("answer-card").hidden = true;
+  $("processing").hidden = false;
   $("progress-bar").value = 100;
   $("stage-label").textContent = "Done.";
   renderTranscript($("transcript"), result.segments, d.fillers.items);
   renderFigures($("figures"), d);
-  renderPace($("pace"), $("pace-desc"), d.words_per_minute, state.catalog.wpm_band);
-  renderPauses($("pauses"), $("pauses-desc"), result.segments, d);
+  $("results").hidden = false; // shown before drawing: drawings are laid out at their shown width
+  drawResult();
   renderScores($("scores"), result.scores);
-  $("results").hidden = false;
   $("end-early").hidden = true;
   $("next").hidden = !result.next_question;
   $("end").className = result.next_question ? "secondary" : "";
@@ -255,9 +323,22 @@ function showResult(result) {
   (result.next_question ? $("next") : $("end")).focus();
 }
 
+function drawResult() {
+  const result = state.result;
+  if (!result || $("results").hidden) return;
+  renderPace($("pace"), $("pace-desc"), result.delivery.words_per_minute, state.catalog.wpm_band);
+  renderPauses($("pauses"), $("pauses-desc"), result.segments, result.delivery);
+}
+
 $("next").addEventListener("click", () => {
   clearError();
   if (state.result && state.result.next_question) showQuestion(state.result.next_question);
+});
+
+// Record the same question again: the new answer is scored; the earlier one stays in the history.
+$("rerecord").addEventListener("click", () => {
+  clearError();
+  if (state.session && state.session.question) showQuestion(state.session.question, { again: true });
 });
 
 // ---- end, report, export -----------------------------------------------------------------------
@@ -269,8 +350,9 @@ async function endSession(button) {
     clearInterval(timer);
     setStatus("Ending the session and writing your summary…");
     const { data: links } = await api("POST", `/session/${s.id}/end`);
+    saved.set(null);
     const summary = await follow(links, { onStatus: setStatus }).done;
-    show("report", "progress");
+    show("report", "history", "progress");
     renderReport($("report-body"), summary);
     $("report-h").focus();
     // The export renders the full report; let it be written first rather than computed twice at once.
@@ -285,6 +367,7 @@ async function endSession(button) {
     }
     phase("report");
     setStatus("Your session report is ready.");
+    loadHistory();
     loadProgress();
   });
 }
@@ -321,24 +404,87 @@ $("pdf").addEventListener("click", () => guarded($("pdf"), async () => {
     throw err;
   }
   await follow(links, { onStatus: (t) => { $("pdf-status").textContent = t; } }).done;
-  const name = await download(`/api/jobs/${links.job_id}/artifact`, `voicemock-${id}.pdf`);
+  const name = await download(`/api/jobs/${links.job_id}/artifact`, "voicemock-report.pdf");
   $("pdf-status").textContent = `Downloaded ${name}.`;
   setStatus(`Downloaded ${name}.`);
 }));
 
 $("again").addEventListener("click", () => {
-  state.session = null;
-  show("practice-setup", "progress");
-  phase("setup");
+  saved.set(null);
+  toSetup();
   $("role").focus();
 });
+
+// ---- resuming a session in progress, and the history of past sessions --------------------------------
+
+// Reopen a session that is still active (after a reload, or from the history) where it was left.
+async function resumeSession(kept) {
+  let data;
+  try {
+    ({ data } = await api("GET", `/session/${kept.id}`, kept.token
+      ? { auth: false, headers: { "X-Session-Token": kept.token } } : {}));
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 401)) {
+      saved.set(null);
+      return;
+    }
+    throw err;
+  }
+  if (data.status !== "active" || !data.current_question) {
+    saved.set(null);
+    return;
+  }
+  const pending = data.turns.find((t) => t.status === "queued" || t.status === "running");
+  if (pending && pending.job_id) {
+    setStatus("Your last answer is still being processed…");
+    await waitForJob(pending.job_id);
+    ({ data } = await api("GET", `/session/${kept.id}`, kept.token
+      ? { auth: false, headers: { "X-Session-Token": kept.token } } : {}));
+  }
+  const answered = new Set(data.turns.filter((t) => t.status === "succeeded").map((t) => t.question_id));
+  state.session = { id: data.session_id, token: kept.token || null, count: data.question_count, answered: answered.size };
+  saved.set(state.session);
+  show("practice", "progress");
+  const q = data.current_question;
+  const done = data.turns.filter((t) => t.status === "succeeded" && t.question_id === q.id).pop();
+  if (done) {
+    // The current question is answered and is the last one: its result, with End session.
+    state.session.question = q;
+    state.session.answered -= 1; // showResult counts it again
+    showQuestion(q);
+    showResult({ ...done, next_question: null, attempt: 1 });
+  } else {
+    showQuestion(q);
+  }
+  setStatus(`Resumed your session: question ${q.position} of ${data.question_count}. ${q.text}`);
+}
+
+function loadHistory() {
+  return renderHistory($("history-list"), {
+    resume: (id, button) => guarded(button, () => resumeSession(id === (saved.get() || {}).id ? saved.get() : { id })),
+    open: (id, button) => guarded(button, () => openReport(id)),
+  });
+}
+
+// A past session's report, reopened from the history (the PDF button exports it).
+async function openReport(id) {
+  state.session = { id, token: null, count: 0, answered: 0 };
+  show("report", "history", "progress");
+  $("report-body").replaceChildren(el("p", { class: "muted", text: "Loading the report…" }));
+  $("report-h").focus();
+  setStatus("Loading the report…");
+  await loadReport(id, {});
+  phase("report");
+  setStatus("The session report is open.");
+}
 
 // ---- progress ----------------------------------------------------------------------------------
 
 async function loadProgress() {
   try {
     const { data } = await api("GET", "/api/progress");
-    renderChart($("chart"), $("progress-table"), normalize(data));
+    state.progress = normalize(data);
+    renderChart($("chart"), $("progress-table"), state.progress);
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       renderChart($("chart"), $("progress-table"), []);
@@ -347,6 +493,16 @@ async function loadProgress() {
     }
   }
 }
+
+// Drawings are laid out at their shown width: draw them again when that changes.
+let resizeTimer = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    drawResult();
+    if (state.progress && !$("progress").hidden) renderChart($("chart"), $("progress-table"), state.progress);
+  }, 150);
+});
 
 // ---- start -------------------------------------------------------------------------------------
 

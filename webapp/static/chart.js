@@ -1,7 +1,7 @@
 // The progress chart: per-dimension scores across sessions (oldest first), drawn as an inline SVG,
 // with the same figures in a table for screen readers and for anyone who prefers numbers.
 
-import { el, svg } from "./render.js";
+import { el, labelWidth, svg, widthOf } from "./render.js";
 
 const SERIES = [
   ["overall", "Overall"],
@@ -38,20 +38,25 @@ export function renderChart(box, tableBox, points) {
     tableBox.replaceChildren();
     return;
   }
-  const W = 400;
-  const H = 200;
-  const left = 30;
-  const right = 10;
-  const top = 10;
-  const bottom = 30;
+  const W = widthOf(box); // drawn at its shown width: 12 px text stays 12 px (see render.js)
+  const H = 220;
+  const left = 36;
+  const right = 16;
+  const top = 12;
+  const bottom = 32;
   const x = (i) => (points.length === 1 ? left + (W - left - right) / 2 : left + (i / (points.length - 1)) * (W - left - right));
   const y = (v) => top + (1 - v / 100) * (H - top - bottom);
   const grid = [0, 25, 50, 75, 100].map((v) => svg("g", { class: "grid" },
     svg("line", { x1: left, x2: W - right, y1: y(v), y2: y(v) }),
-    svg("text", { x: left - 4, y: y(v) + 3, "text-anchor": "end" }, String(v))));
-  const every = Math.ceil(points.length / 6);
-  const labels = points.map((p, i) => (i % every === 0 || i === points.length - 1
-    ? svg("text", { x: x(i), y: H - 10, "text-anchor": "middle" }, p.label) : null));
+    svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, String(v))));
+  // As many date labels as fit without touching: at least a label and a gap apart.
+  const room = Math.max(...points.map((p) => labelWidth(p.label))) + 16;
+  const fit = Math.max(1, Math.floor((W - left - right) / room));
+  const every = Math.ceil(points.length / fit);
+  const shown = (i) => i === points.length - 1 || (i % every === 0 && points.length - 1 - i >= every);
+  const anchor = (i, label) => (x(i) - labelWidth(label) / 2 < 0 ? "start" : x(i) + labelWidth(label) / 2 > W ? "end" : "middle");
+  const labels = points.map((p, i) => (shown(i)
+    ? svg("text", { x: x(i), y: H - 10, "text-anchor": anchor(i, p.label) }, p.label) : null));
   const lines = SERIES.map(([key, name]) => {
     const pts = points.map((p, i) => [i, p[key]]).filter(([, v]) => v !== null && v !== undefined);
     if (!pts.length) return null;
@@ -60,7 +65,7 @@ export function renderChart(box, tableBox, points) {
       pts.map(([i, v]) => svg("circle", { cx: x(i), cy: y(v), r: 3 }, svg("title", {}, `${name} ${Math.round(v)} on ${points[i].label}`))));
   });
   box.replaceChildren(
-    svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img",
+    svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: "chart", role: "img",
       "aria-label": `Scores over ${points.length} session(s); the table below lists them.` }, grid, labels, lines),
     el("ul", { class: "legend-list", "aria-hidden": "true" },
       SERIES.map(([key, name]) => el("li", { class: `s-${key}` }, el("span", { class: "swatch" }), name))));

@@ -4,6 +4,7 @@ import { ApiError, api, auth, describeError } from "./api.js";
 import { el } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
+auth.key = "voicemock.ops.token"; // never the practice page's identity (see api.js)
 const REFRESH_MS = 10_000;
 let refreshTimer = 0;
 

@@ -31,6 +31,17 @@ export function fill(box, ...nodes) {
 }
 
 export const secs = (s) => `${Number(s || 0).toFixed(1)} s`;
+
+// Drawings are laid out in CSS pixels at the width they are shown at (one user unit = one pixel), so
+// their text is the size the style sheet says (>= 12 px) on a phone and on a desktop alike; the page
+// draws them again when the window is resized.
+export function widthOf(box, fallback = 400) {
+  const w = box.getBoundingClientRect().width;
+  return Math.max(240, Math.round(w || fallback));
+}
+
+// Approximate width of a label in px (digits and colons of a 12 px system font are ~7 px wide).
+export const labelWidth = (text, px = 12) => String(text).length * px * 0.62;
 const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
 
 // One streamed segment, shown while transcription runs.
@@ -75,23 +86,35 @@ export function renderFigures(dl, d) {
 export function renderPace(box, desc, wpm, band) {
   const lo = 60;
   const hi = 240;
-  const x = (v) => 10 + ((Math.max(lo, Math.min(hi, v)) - lo) / (hi - lo)) * 380;
+  const W = widthOf(box);
+  const pad = 16;
+  const x = (v) => pad + ((Math.max(lo, Math.min(hi, v)) - lo) / (hi - lo)) * (W - 2 * pad);
   const verdict = wpm < band.min ? "slower than" : wpm > band.max ? "faster than" : "within";
   const cls = verdict === "within" ? "good" : "warn";
-  box.replaceChildren(svg("svg", { viewBox: "0 -6 400 60", class: "pace", "aria-hidden": "true", focusable: "false" },
-    svg("rect", { x: 10, y: 18, width: 380, height: 12, rx: 6, class: "track" }),
-    svg("rect", { x: x(band.min), y: 18, width: x(band.max) - x(band.min), height: 12, class: "band" }),
-    svg("text", { x: x(band.min), y: 48, "text-anchor": "middle" }, String(band.min)),
-    svg("text", { x: x(band.max), y: 48, "text-anchor": "middle" }, String(band.max)),
-    svg("line", { x1: x(wpm), x2: x(wpm), y1: 10, y2: 38, class: `marker ${cls}` }),
-    svg("text", { x: x(wpm), y: 9, "text-anchor": "middle", class: `value ${cls}` }, `${Math.round(wpm)}`)));
+  box.replaceChildren(svg("svg", { viewBox: `0 0 ${W} 68`, width: W, height: 68, class: "pace", "aria-hidden": "true", focusable: "false" },
+    svg("rect", { x: pad, y: 24, width: W - 2 * pad, height: 12, rx: 6, class: "track" }),
+    svg("rect", { x: x(band.min), y: 24, width: x(band.max) - x(band.min), height: 12, class: "band" }),
+    svg("text", { x: x(band.min), y: 60, "text-anchor": "middle" }, String(band.min)),
+    svg("text", { x: x(band.max), y: 60, "text-anchor": "middle" }, String(band.max)),
+    svg("line", { x1: x(wpm), x2: x(wpm), y1: 18, y2: 44, class: `marker ${cls}` }),
+    svg("text", { x: x(wpm), y: 14, "text-anchor": "middle", class: `value ${cls}` }, `${Math.round(wpm)} wpm`)));
   desc.textContent = `${Math.round(wpm)} words per minute: ${verdict} the ${band.min}–${band.max} band.`;
 }
 
 // The answer on a time axis: speech as bars (one per segment), long pauses as marked gaps.
+// Tick step: the smallest "nice" step whose labels are at least a label and a gap apart.
+function tickStep(duration, plotWidth) {
+  const room = labelWidth(clock(duration)) + 20;
+  const steps = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600];
+  return steps.find((s) => (s / duration) * plotWidth >= room) || steps[steps.length - 1];
+}
+
 export function renderPauses(box, desc, segments, delivery) {
   const duration = Math.max(delivery.duration_seconds || 0, ...segments.map((s) => s.end), 1);
-  const x = (t) => 10 + (t / duration) * 380;
+  const W = widthOf(box);
+  const pad = 12;
+  const plot = W - 2 * pad;
+  const x = (t) => pad + (t / duration) * plot;
   const items = delivery.pauses.items || [];
   const speech = segments.flatMap((s) => (s.words && s.words.length ? s.words : [s]))
     .map((w) => svg("rect", { x: x(w.start), y: 14, width: Math.max(0.8, x(w.end) - x(w.start)), height: 16, class: "speech" }));
@@ -99,13 +122,16 @@ export function renderPauses(box, desc, segments, delivery) {
     svg("rect", { x: x(p.start), y: 8, width: Math.max(2, x(p.end) - x(p.start)), height: 28 }),
     svg("title", {}, `pause of ${secs(p.seconds)} at ${clock(p.start)}`)));
   const ticks = [];
-  const step = duration > 60 ? 15 : duration > 20 ? 5 : 2;
+  const step = tickStep(duration, plot);
   for (let t = 0; t <= duration; t += step) {
-    const anchor = t === 0 ? "start" : t + step > duration ? "end" : "middle";
-    ticks.push(svg("text", { x: x(t), y: 52, "text-anchor": anchor }, clock(t)));
+    // The first label starts at its tick; one that would run past the right edge ends at its tick.
+    const half = labelWidth(clock(t)) / 2;
+    const anchor = t === 0 ? "start" : x(t) + half > W ? "end" : "middle";
+    ticks.push(svg("g", { class: "tick" }, svg("line", { x1: x(t), x2: x(t), y1: 38, y2: 42 }),
+      svg("text", { x: x(t), y: 58, "text-anchor": anchor }, clock(t))));
   }
-  box.replaceChildren(svg("svg", { viewBox: "0 0 400 58", class: "timeline", "aria-hidden": "true", focusable: "false" },
-    svg("rect", { x: 10, y: 20, width: 380, height: 4, class: "track" }), speech, pauses, ticks));
+  box.replaceChildren(svg("svg", { viewBox: `0 0 ${W} 64`, width: W, height: 64, class: "timeline", "aria-hidden": "true", focusable: "false" },
+    svg("rect", { x: pad, y: 20, width: plot, height: 4, class: "track" }), speech, pauses, ticks));
   desc.textContent = items.length
     ? `${items.length} pause${items.length === 1 ? "" : "s"} of 1.5 s or more: ${items.map((p) => `${secs(p.seconds)} at ${clock(p.start)}`).join(", ")}.`
     : "No pauses of 1.5 s or more.";
@@ -134,6 +160,61 @@ function list(title, items) {
   return el("div", {}, el("h3", { text: title }), el("ul", {}, items.map((t) => el("li", { text: String(t) }))));
 }
 
+const DIMENSIONS = ["overall", "content", "structure", "delivery"];
+const SKIP = new Set(["id", "question_id", "turn_id", "position", "at", "version", "scores", "dimensions", "question",
+  "text", "type", "difficulty", "key_points", ...DIMENSIONS]);
+const LABELS = { fix: "One thing to fix", one_thing_to_fix: "One thing to fix", to_fix: "One thing to fix",
+  sample_answer: "A stronger answer", stronger_answer: "A stronger answer", sample: "A stronger answer",
+  outline: "Outline of a stronger answer", feedback: "Feedback", transcript: "Your answer" };
+const human = (key) => LABELS[key] || (key[0].toUpperCase() + key.slice(1)).replaceAll("_", " ");
+const scoreOf = (v) => (typeof v === "number" ? v : v && typeof v === "object" && typeof v.score === "number" ? v.score : null);
+
+// The per-question breakdown, whatever the report names it and whichever fields its entries carry.
+function breakdownOf(report) {
+  for (const key of ["per_question", "breakdown", "questions", "answers"]) {
+    const v = report[key];
+    if (Array.isArray(v) && v.length && v[0] && typeof v[0] === "object") return v;
+  }
+  return [];
+}
+
+function fieldNode(key, value) {
+  if (value === null || value === undefined || value === "") return null;
+  if (Array.isArray(value)) {
+    const items = value.filter((v) => typeof v === "string" || typeof v === "number");
+    return items.length ? el("div", { class: "q-field" }, el("strong", { text: `${human(key)}:` }),
+      el("ul", {}, items.map((t) => el("li", { text: String(t) })))) : null;
+  }
+  if (typeof value === "object") return null;
+  return el("p", { class: "q-field" }, el("strong", { text: `${human(key)}: ` }), String(value));
+}
+
+export function renderBreakdown(items) {
+  if (!items.length) return null;
+  return el("div", { class: "breakdown" }, el("h3", { text: "Question by question" }), items.map((item, i) => {
+    const q = item.question;
+    const text = typeof q === "string" ? q : (q && q.text) || item.text || "";
+    const dims = item.scores || item.dimensions || item;
+    const scores = DIMENSIONS.map((d) => [d, scoreOf(dims[d])]).filter(([, v]) => v !== null);
+    return el("section", { class: "q-breakdown", "data-question": String(i + 1) },
+      el("h4", { text: `Question ${i + 1}${text ? `: ${text}` : ""}` }),
+      scores.length ? el("p", { class: "q-scores" }, scores.map(([d, v], n) =>
+        el("span", { text: `${n ? " · " : ""}${human(d)} ${Math.round(v)}` }))) : null,
+      Object.entries(item).filter(([k]) => !SKIP.has(k) && !k.endsWith("_id")).map(([k, v]) => fieldNode(k, v)));
+  }));
+}
+
+// What of the job description the answers covered (any report field about the job description).
+function coverageOf(report) {
+  const key = Object.keys(report).find((k) => /job_description|jd_|coverage/.test(k));
+  const v = key ? report[key] : null;
+  if (!v) return null;
+  const title = "The job description";
+  if (typeof v === "string") return el("div", { class: "coverage" }, el("h3", { text: title }), el("p", { text: v }));
+  if (Array.isArray(v)) return list(title, v.map((t) => (typeof t === "object" ? JSON.stringify(t) : t)));
+  return el("div", { class: "coverage" }, el("h3", { text: title }), Object.entries(v).map(([k, x]) => fieldNode(k, x)));
+}
+
 // A report (issue 3's /report) or the session summary job's result: both carry these fields.
 export function renderReport(box, report) {
   const dims = report.dimensions || report.scores || {};
@@ -151,5 +232,7 @@ export function renderReport(box, report) {
     list("Strengths", report.strengths),
     list("To work on", report.weaknesses),
     list("Recommendations", report.recommendations),
+    coverageOf(report),
+    renderBreakdown(breakdownOf(report)),
   );
 }
