@@ -8,20 +8,29 @@ job and outcome after each change, so a run killed at any moment resumes where i
 redoes an item that finished. One item failing never stops the others; failures are listed at the end.
 `--retry-failed` runs the failed items again (from the input file as it is now, so a fixed line is
 picked up) as new jobs in a new batch; items that succeeded are left alone.
+
+Progress comes from the batch's event stream (an `item` event per finished item), not from polling;
+every request is retried by urllib3's `Retry` (429 after its `Retry-After`). The exit status is 1 when
+any item failed, 130 after Ctrl-C (which prints the summary so far and the command that resumes).
 """
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
+import shlex
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import requests
+
+if TYPE_CHECKING:
+    from cli.batch_http import Api
 
 STATE_FILE = ".voicemock-batch.json"
 TYPES = ("bullet_rewrite", "tailor", "cover_letter")
@@ -91,28 +100,6 @@ def read_items(path: Path, default_type: str) -> list[Item]:
     return items
 
 
-class Api:
-    def __init__(self, url: str, token: str) -> None:
-        self.url = url.rstrip("/")
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def call(self, method: str, path: str, **kw: Any) -> tuple[int, dict]:
-        """One request, retried on connection errors and 5xx/429 (the server or its queue hiccuped)."""
-        delay = 0.5
-        for attempt in range(8):
-            try:
-                r = self.http.request(method, self.url + path, timeout=30, **kw)
-                if r.status_code < 500 and r.status_code != 429:
-                    return r.status_code, r.json()
-            except (requests.ConnectionError, requests.Timeout, ValueError):
-                if attempt == 7:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        return r.status_code, r.json()
-
-
 def _resume_text(path: str | None) -> str | None:
     if not path:
         return None
@@ -176,13 +163,32 @@ def reset_failed(api: Api, run: Run, items: list[Item]) -> list[str]:
     return failed
 
 
+def _finish(api: Api, run: Run, key: str, item: dict[str, Any]) -> None:
+    """Record one finished item from its `item` event (a succeeded one's output is fetched once)."""
+    entry = run.item(key)
+    if item["status"] == "succeeded":
+        status, body = api.call("GET", f"/api/jobs/{item['job_id']}")
+        job = body.get("data") or {}
+        if status == 200 and job.get("status") == "succeeded":
+            entry.update(status="succeeded", output=_write_output(run.out, key, job), error=None)
+        else:
+            entry.update(status="failed", error=f"its result could not be read ({status}): {body.get('error')}")
+    else:
+        err = item.get("error") or {}
+        entry.update(status=item["status"], error=f"[{err.get('stage', '?')}] {err.get('message', item['status'])}")
+    run.save()
+
+
 def run_batch(api: Api, run: Run, items: list[Item], *, defaults: dict[str, Any], concurrency: int,
               on_start: Any = None, retry_failed: bool = False) -> None:
+    """Submit items `concurrency` at a time and follow the batch's event stream (no polling): each
+    `item` event finishes one item and lets the next one in."""
     run.load()
     if retry_failed:
         reset_failed(api, run, items)
     if not run.state.get("batch_id"):
-        status, body = api.call("POST", "/api/resume/generate/batch", json={**defaults, "open": True})
+        status, body = api.call("POST", "/api/resume/generate/batch", json={**defaults, "open": True},
+                                idempotent_key=True)
         if status != 202:
             raise click.ClickException(f"could not create the batch ({status}): {body.get('error')} {body.get('details')}")
         run.state["batch_id"] = body["data"]["batch_id"]
@@ -196,36 +202,42 @@ def run_batch(api: Api, run: Run, items: list[Item], *, defaults: dict[str, Any]
         on_start(run)
     done = lambda k: run.item(k).get("status") in TERMINAL  # noqa: E731
     pending = [i for i in items if not done(i.key) and not run.item(i.key).get("job_id")]
-    inflight = [i.key for i in items if not done(i.key) and run.item(i.key).get("job_id")]
-    with click.progressbar(length=len(items), label=f"batch {batch_id}", show_pos=True) as bar:
-        bar.update(sum(1 for i in items if done(i.key)))
-        while pending or inflight:
-            room = concurrency - len(inflight)
-            if room > 0 and pending:
-                take, pending = pending[:room], pending[room:]
-                _submit(api, run, batch_id, take)
-                inflight += [i.key for i in take if not done(i.key)]
-                bar.update(sum(1 for i in take if done(i.key)))
-            finished = 0
-            for key in list(inflight):
-                status, body = api.call("GET", f"/api/jobs/{run.item(key)['job_id']}")
-                job = body.get("data") or {}
-                if status == 404:
-                    job = {"status": "failed", "error": {"message": "the job no longer exists"}}
-                if job.get("status") not in TERMINAL:
+    inflight = {i.key for i in items if not done(i.key) and run.item(i.key).get("job_id")}
+    from cli.batch_http import Follower
+
+    follower = Follower(api, batch_id).start()  # from the first event: items finished while we were away count
+    try:
+        with click.progressbar(length=len(items), label=f"batch {batch_id}", show_pos=True) as bar:
+            bar.update(sum(1 for i in items if done(i.key)))
+            while pending or inflight:
+                room = concurrency - len(inflight)
+                if room > 0 and pending:
+                    take, pending = pending[:room], pending[room:]
+                    _submit(api, run, batch_id, take)
+                    inflight |= {i.key for i in take if not done(i.key)}
+                    bar.update(sum(1 for i in take if done(i.key)))
                     continue
-                entry = run.item(key)
-                if job["status"] == "succeeded":
-                    entry.update(status="succeeded", output=_write_output(run.out, key, job), error=None)
-                else:
-                    err = job.get("error") or {}
-                    entry.update(status=job["status"], error=f"[{err.get('stage', '?')}] {err.get('message', job['status'])}")
-                run.save()
-                inflight.remove(key)
-                finished += 1
-            bar.update(finished)
-            if not finished:
-                time.sleep(0.05)
+                try:
+                    got = follower.events.get(timeout=1.0)
+                except queue.Empty:
+                    continue
+                if isinstance(got, Exception):
+                    raise click.ClickException(str(got))
+                if got is None:  # the stream ended: the batch was completed (closed elsewhere)
+                    for key in list(inflight):
+                        run.item(key).update(status="failed", error="the batch ended before this item finished")
+                    run.save()
+                    break
+                kind, event = got
+                item = event.get("data") or {}
+                key = item.get("key")
+                if kind != "item" or key not in inflight or run.item(key).get("job_id") != item.get("job_id"):
+                    continue
+                _finish(api, run, key, item)
+                inflight.discard(key)
+                bar.update(1)
+    finally:
+        follower.stop()
     api.call("POST", f"/api/batches/{batch_id}/close")
 
 
@@ -336,20 +348,55 @@ def resume_generate(input_file: Path, out: Path, gen_type: str, resume_id: str |
     text = _resume_text(resume_file)
     if text:
         defaults["resume_text"] = text
+    from cli.batch_http import Api, guest_token
+
     close = None
+    run = Run(out)
+    run.load()
     if local:
         url, token_, close = _start_local(out, concurrency)
     elif token_ is None:
-        r = requests.post(url.rstrip("/") + "/auth/guest", timeout=10)
-        if r.status_code != 200:
-            raise click.ClickException(f"no token given and guest sign-in failed at {url} ({r.status_code})")
-        token_ = r.json()["data"]["token"]
+        # A guest is a new user each time: keep this run's guest token with its state, so a rerun
+        # resumes the same batch (the folder holds the run's outputs, the token is as private).
+        token_ = run.state.get("guest_token")
+        if token_ is None:
+            try:
+                token_ = guest_token(url)
+            except RuntimeError as exc:
+                raise click.ClickException(str(exc)) from exc
+            run.state["guest_token"] = token_
+            run.save()
     started = time.monotonic()
     try:
-        run = Run(out)
         run_batch(Api(url, token_), run, items, defaults=defaults, concurrency=concurrency,
                   retry_failed=retry_failed)
+    except KeyboardInterrupt:
+        print_summary(run, items, time.monotonic() - started)
+        click.echo("\ninterrupted; finished items are kept. Run the same command again to finish the rest:\n  "
+                   + _rerun_command(), err=True)
+        sys.exit(130)
     finally:
         if close is not None:
             close()
     print_summary(run, items, time.monotonic() - started)
+    failed = sum(1 for i in items if run.item(i.key).get("status") in ("failed", "cancelled"))
+    if failed:
+        click.echo(f"\n{failed} item(s) failed; fix their lines and rerun with --retry-failed", err=True)
+        sys.exit(1)
+
+
+def _rerun_command() -> str:
+    """This command line, to paste again (a --token value is shown as $VOICEMOCK_TOKEN, never printed)."""
+    args, out, hide = sys.argv[1:], [], False
+    for arg in args:
+        if hide:
+            out.append('"$VOICEMOCK_TOKEN"')
+            hide = False
+        elif arg == "--token":
+            out.append(arg)
+            hide = True
+        elif arg.startswith("--token="):
+            out.append('--token="$VOICEMOCK_TOKEN"')
+        else:
+            out.append(shlex.quote(arg))
+    return " ".join(["voicemock", *out])

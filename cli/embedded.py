@@ -40,7 +40,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     cap_memory(settings.worker_memory_mb)  # jobs run in this process: the workers' cap applies to it
     app, worker, stop = start_platform(settings)
-    print(f"VoiceMock ({settings.mode} mode) on http://{host}:{port}  —  data in {settings.data_dir}/", flush=True)
+    print(f"VoiceMock ({settings.mode} mode) on http://{host}:{port}  —  data in {settings.data_dir}/ "
+          f"(chosen by {settings.data_dir_source}; `voicemock config` shows it)", flush=True)
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:

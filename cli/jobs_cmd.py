@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 
 from core.config import Settings
-from core.models import Job
 
 
 @click.group()
@@ -18,7 +16,10 @@ def jobs() -> None:
 @click.option("--kind", default=None, help="only jobs of this kind")
 def failed(limit: int, kind: str | None) -> None:
     """List failed jobs (dead letters), newest first."""
+    from sqlalchemy import select
+
     from core.db import Database
+    from core.models import Job
 
     settings = Settings.from_env()
     database = Database(settings.database_url)

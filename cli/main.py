@@ -18,6 +18,7 @@ def _settings() -> Settings:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="voicemock", prog_name="voicemock")
 def main() -> None:
     """VoiceMock: self-hostable AI interview coaching.
 
@@ -109,10 +110,27 @@ def token_create(email: str, admin: bool, ttl: int) -> None:
     click.echo(mint_access_token(_settings(), email, email=email, ttl=ttl, admin=admin))
 
 
+_SECRETS = {"cron": "cron_secret", "secret-key": "secret_key", "tracking": "tracking_secret"}
+
+
 @main.command()
-def config() -> None:
-    """Print the effective settings, secrets masked."""
-    click.echo(json.dumps(_settings().masked(), indent=2, default=str))
+@click.option("--show-secret", type=click.Choice(sorted(_SECRETS)), default=None,
+              help="print one secret in full (e.g. `cron`, for X-Cron-Secret) instead of the settings")
+def config(show_secret: str | None) -> None:
+    """Print the effective settings (JSON, secrets masked), where the data lives and how to get the
+    cron secret."""
+    settings = _settings()
+    if show_secret:
+        value = getattr(settings, _SECRETS[show_secret])
+        if not value:
+            raise click.ClickException(f"no {show_secret} secret is set in {settings.mode} mode")
+        click.echo(value)
+        return
+    click.echo(json.dumps(settings.masked(), indent=2, default=str))
+    cron = ("`voicemock config --show-secret cron` prints it" if settings.cron_secret
+            else "not set: set VOICEMOCK_CRON_SECRET")
+    click.echo(f"data directory: {settings.data_dir} (chosen by {settings.data_dir_source})\n"
+               f"cron secret (X-Cron-Secret for POST /api/cron/retention, /api/cron/purge): {cron}", err=True)
 
 
 @main.command()

@@ -100,7 +100,7 @@ def test_a_killed_cli_run_resumes_without_redoing_finished_items(client: ApiClie
     mtimes = {k: (out / v["output"]).stat().st_mtime_ns for k, v in finished.items()}
 
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, "an item failed (the bad line): the exit status says so"
     assert "succeeded" in result.stdout and "line-000201" in result.stdout, "the bad line is listed with its reason"
     after = _state(out)
     assert after["batch_id"] == before["batch_id"]
@@ -123,7 +123,7 @@ def test_the_cli_runs_in_process_with_local(tmp_path: Path, test_env: dict) -> N
     result = subprocess.run(_cli(str(src), "--out", str(out), "--local", "--type", "cover_letter",
                                  "--resume", str(_resume_file(tmp_path))),
                             env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # the bad line failed
     outputs = sorted(out.glob("jd-*.json"))
     assert len(outputs) == 5
     assert "Jane Doe" in json.loads(outputs[0].read_text())["output"]["body"]
@@ -147,7 +147,7 @@ def test_retry_failed_resubmits_only_the_failed_items_as_new_jobs(client: ApiCli
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
 
     first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 1 and "2 item(s) failed" in first.stderr, first.stderr
     before = _state(out)
     status = {k: v["status"] for k, v in before["items"].items()}
     assert status == {"jd-0": "succeeded", "jd-1": "succeeded", "jd-2": "succeeded",
@@ -159,7 +159,7 @@ def test_retry_failed_resubmits_only_the_failed_items_as_new_jobs(client: ApiCli
     broken = [{"id": "jd-unknown-resume", "job_description": _jd(3)}, {"id": "jd-empty", "job_description": _jd(4)}]
     src.write_text("".join(json.dumps(x) + "\n" for x in lines + broken))
     plain = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
-    assert plain.returncode == 0, plain.stderr
+    assert plain.returncode == 1, plain.stderr
     assert _state(out)["items"] == before["items"]
 
     retry = subprocess.run([*args, "--retry-failed"], env=env, capture_output=True, text=True, timeout=120)
