@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from core import tokens
 from core.errors import Forbidden, Unauthorized
 from core.models import User
+from webapp import supabase_cookies
 from webapp.state import db, settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,11 +76,20 @@ def authenticate(*, allow_session: bool = False, stream: str | None = None) -> C
     elif stream is not None and request.args.get("st"):
         claims = tokens.verify_stream_token(settings(), request.args["st"], stream)
         caller = Caller(user=_user_by_id(claims["sub"]))
+    elif settings().jwt_jwks_url and (cookie := supabase_cookies.access_token(request.cookies)):
+        claims = tokens.verify_access_token(settings(), cookie)
+        supabase_cookies.check_origin(settings().cors_origins)  # CSRF: cookies ride along cross-site
+        caller = Caller(user=user_for_claims(claims))
     if caller is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
     g.caller = caller
     structlog.contextvars.bind_contextvars(user_id=caller.user.id)
     return caller
+
+
+def has_cookie_credentials() -> bool:
+    """A Supabase session cookie is present and accepted here (only with VOICEMOCK_JWKS_URL)."""
+    return bool(settings().jwt_jwks_url and supabase_cookies.access_token(request.cookies))
 
 
 def current_user() -> User:

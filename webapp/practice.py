@@ -15,7 +15,7 @@ from core.ids import new_id
 from core.models import Interview, Question, Turn, User
 from jobs import practice, question_bank, resumes
 from jobs.stt import probe_audio
-from webapp.auth import Caller, authenticate, current_user, stream_url, user_for_claims
+from webapp.auth import Caller, authenticate, current_user, has_cookie_credentials, stream_url, user_for_claims
 from webapp.billing import enforce_quota, meter
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
@@ -48,7 +48,8 @@ class StartSession(Strict):
 def _caller_or_guest() -> User:
     """Document 000 starts with `POST /session/start` and no credentials: where guests are allowed
     (embedded mode), a caller without any becomes a new guest (the answer carries its access token)."""
-    has_credentials = request.headers.get("Authorization") or request.headers.get("X-Session-Token")
+    has_credentials = (request.headers.get("Authorization") or request.headers.get("X-Session-Token")
+                       or has_cookie_credentials())
     if has_credentials or not settings().allow_guest:
         return current_user()
     subject = new_id("guest")
@@ -91,6 +92,9 @@ def start() -> Response:
         "tailored": bool(interview.job_description or interview.resume_id),
         "stream_url": stream_url(f"/session/{interview.id}/events", user.id, interview.stream),
     }, status=201)
+
+
+start.voicemock_guest = True  # type: ignore[attr-defined]  # webapp.pipeline: no credentials is a new guest
 
 
 def _session_for_caller(session_id: str | None = None) -> Interview:
