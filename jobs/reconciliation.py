@@ -26,12 +26,17 @@ def _period(at: datetime) -> str:
     return f"{at.year:04d}-{at.month:02d}"
 
 
-def reconcile(session: Session, settings: Settings, start: datetime, end: datetime) -> dict[str, Any]:
-    ledger = session.execute(select(UsageLedger).where(UsageLedger.at >= start, UsageLedger.at < end)).scalars().all()
+def reconcile(session: Session, settings: Settings, start: datetime, end: datetime,
+              user_id: str | None = None) -> dict[str, Any]:
+    """Every user's figures, or one user's (`user_id`: a user's own dashboard)."""
+    mine = (lambda col: col == user_id) if user_id else (lambda col: True)  # noqa: E731
+    ledger = session.execute(select(UsageLedger).where(UsageLedger.at >= start, UsageLedger.at < end,
+                                                       mine(UsageLedger.user_id))).scalars().all()
     jobs = session.execute(select(Job).where(Job.kind.in_(METERED_KINDS), Job.created_at >= start,
-                                             Job.created_at < end)).scalars().all()
+                                             Job.created_at < end, mine(Job.user_id))).scalars().all()
     sessions = session.execute(select(Interview.id, Interview.user_id, Interview.created_at).where(
-        Interview.mode == "voice", Interview.created_at >= start, Interview.created_at < end)).all()
+        Interview.mode == "voice", Interview.created_at >= start, Interview.created_at < end,
+        mine(Interview.user_id))).all()
     user_ids = {r.user_id for r in ledger} | {j.user_id for j in jobs if j.user_id} | {s.user_id for s in sessions}
     plans = {u.id: u.plan for u in session.execute(select(User).where(User.id.in_(user_ids))).scalars()} \
         if user_ids else {}

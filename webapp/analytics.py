@@ -10,7 +10,7 @@ from core.clock import utcnow
 from core.errors import ValidationFailed
 from core.plans import month_start, next_month
 from jobs.reconciliation import reconcile
-from webapp.auth import admin_required
+from webapp.auth import current_user, login_required
 from webapp.envelope import ok
 from webapp.openapi import document
 from webapp.state import db, settings
@@ -40,9 +40,10 @@ def _month(text: str, path: str) -> datetime:
 
 
 @bp.get("/reconciliation")
-@document(query=ReconciliationQuery, summary="Usage ledger vs job records vs plan quotas, per month and plan",
+@document(query=ReconciliationQuery, summary="Usage ledger vs job records vs plan quotas, per month and plan "
+                                             "(administrators: every user; anyone else: their own figures)",
           tags=["analytics"], data={"type": "object"})
-@admin_required
+@login_required
 def reconciliation() -> Response:
     q = query(ReconciliationQuery)
     start = _month(q.from_, "from") if q.from_ else month_start(utcnow())
@@ -52,6 +53,9 @@ def reconciliation() -> Response:
     if (last.year - start.year) * 12 + last.month - start.month > 36:
         raise ValidationFailed([{"path": "to", "message": "at most 36 months per report"}])
     end = next_month(last)
-    report = reconcile(db(), settings(), start, end)
-    return ok({"from": start.date().isoformat(), "to": end.date().isoformat(), **report})
+    user = current_user()
+    scope = None if user.is_admin else user.id  # document 004: "analytics data for dashboard"
+    report = reconcile(db(), settings(), start, end, user_id=scope)
+    return ok({"from": start.date().isoformat(), "to": end.date().isoformat(),
+               "scope": "all" if scope is None else "user", **report})
 

@@ -156,8 +156,10 @@ def test_reconciliation_lists_ledger_job_and_quota_mismatches(platform, make_cli
         s.add(UsageLedger(user_id=user_id, kind="audio_seconds", amount=5.0, job_id="job_missing_" + user_id[-6:],
                           subject_id=started["session_id"]))
     month = utcnow().strftime("%Y-%m")
-    assert c.get(f"/api/analytics/reconciliation?from={month}").status_code == 403
+    own = data(c.get(f"/api/analytics/reconciliation?from={month}"))  # a user sees only their own figures
+    assert own["scope"] == "user" and {m["user_id"] for m in own["mismatches"]} == {user_id}
     report = data(admin_client.get(f"/api/analytics/reconciliation?from={month}&to={month}"))
+    assert report["scope"] == "all"
     mine = [m for m in report["mismatches"] if m.get("user_id") == user_id]
     assert [m["type"] for m in mine] == ["ledger_row_for_missing_job"]
     free = next(p for p in report["periods"] if p["period"] == month and p["plan"] == "free")
