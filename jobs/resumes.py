@@ -15,6 +15,7 @@ from core.clock import utcnow
 from core.errors import BadInput, NotFound
 from core.models import Resume, ResumeGeneration, User
 from jobs import resume_parse
+from jobs import resume_writing as rw
 from jobs.context import JobContext
 from jobs.llm import get_llm
 
@@ -28,15 +29,16 @@ the their them then there these they this those through to too under up us very 
 while who whom why will with within would you your yours about above after again against all also am any because
 before below between both during each few further here how only other own same some able across etc per via using
 use used work working job role team teams strong experience years year including include includes new well looking
-join ideal candidate company hiring seeking build senior junior engineer developer responsibilities requirements required preferred plus bonus skills ability""".split())
-_WEAK_STARTS = re.compile(r"^(?:was\s+)?(?:responsible for|in charge of|worked on|helped(?: to)?|assisted(?: with)?|"
-                          r"involved in|tasked with|duties included)\s+", re.I)
-_VERBS = ("Led", "Delivered", "Built", "Drove", "Designed", "Improved", "Launched", "Streamlined")
+join ideal candidate company hiring seeking build senior junior engineer developer responsibilities requirements required preferred plus bonus skills ability
+write care know knows need needs someone love own define talk work want help make get like part great good
+day days week weeks month months range role's we're you'll you're call""".split())
+
 
 
 class BulletRewrite(BaseModel):
     original: str
     rewritten: str
+    suggestion: str = ""  # what would make it stronger, kept out of the sentence itself
 
 
 class BulletRewriteResult(BaseModel):
@@ -49,6 +51,7 @@ class TailorResult(BaseModel):
     missing_keywords: list[str] = Field(default_factory=list)
     rewritten_bullets: list[BulletRewrite] = Field(default_factory=list)
     summary: str = ""
+    skills: list[str] = Field(default_factory=list)  # the resume's skills, once each, the job's first
 
 
 class CoverLetterResult(BaseModel):
@@ -110,70 +113,87 @@ def _has(text_low: str, kw: str) -> bool:
     return re.search(r"(?<![a-z0-9])" + re.escape(kw.lower()) + r"(?![a-z0-9])", text_low) is not None
 
 
-def rewrite_bullet(line: str, i: int, focus: list[str]) -> str:
-    body = _WEAK_STARTS.sub("", line.strip().rstrip("."))
-    first = body.split(" ", 1)[0] if body else ""
-    if not first.endswith("ed"):  # lead with an action verb unless the line already does
-        word = first.lower()
-        # Lower-case a common first word ("building …"), never a name ("Python …", "PostgreSQL …").
-        common = word in _STOP or word.endswith(("ing", "ion", "ions", "ment", "ments"))
-        lead = body[:1].lower() + body[1:] if common else body
-        body = f"{_VERBS[i % len(_VERBS)]} {lead}"
-    else:
-        body = body[:1].upper() + body[1:]
-    extra = [k for k in focus if not _has(body.lower(), k)][:2]
-    if extra:
-        body += f", applying {' and '.join(extra)}"
-    if not re.search(r"\d", body):
-        body += ", with a measurable result (add the number: %, time saved, users, revenue)"
-    return body + "."
+def _bullet_lines(resume: dict[str, Any]) -> list[str]:
+    return [b for b in resume["bullets"] if not rw.is_header_line(b)]
 
 
 def local_bullets(resume: dict[str, Any], jd: str) -> BulletRewriteResult:
-    focus = keywords(jd, 8)
-    rows = [BulletRewrite(original=b, rewritten=rewrite_bullet(b, i, focus[i % max(1, len(focus)):] + focus))
-            for i, b in enumerate(resume["bullets"])]
+    rows = []
+    for b in _bullet_lines(resume):
+        text = rw.rewrite_bullet(b)
+        if text:
+            rows.append(BulletRewrite(original=b, rewritten=text, suggestion=rw.suggestion_for(b)))
     return BulletRewriteResult(bullets=rows)
 
 
+def _job_terms(jd: str, limit: int) -> list[str]:
+    """The job description's key terms without the words of its role title ("Product", "Manager")."""
+    title = {w.lower() for w in (rw.role_title(jd) or "").split()} & _TITLE_WORDS
+    out = []
+    for k in rw.unique(keywords(jd, limit + len(title))):
+        if k.lower() in title:
+            continue
+        # "Payments" from a title line reads "payments" in a sentence when the text also writes it so.
+        out.append(k.lower() if k[:1].isupper() and k[1:].islower() and _has_exact(jd, k.lower()) else k)
+    return out[:limit]
+
+
+_TITLE_WORDS = frozenset(rw.ROLE_NOUNS) | {"senior", "junior", "staff", "principal", "head", "chief", "product",
+                                           "data", "software", "associate", "intern"}
+
+
+def _has_exact(text: str, word: str) -> bool:
+    return re.search(r"(?<![A-Za-z0-9])" + re.escape(word) + r"(?![A-Za-z0-9])", text) is not None
+
+
 def local_tailor(resume: dict[str, Any], jd: str) -> TailorResult:
-    kws = keywords(jd, 20)
+    kws = _job_terms(jd, 20)
     low = resume["text"].lower()
     matched = [k for k in kws if _has(low, k)]
     missing = [k for k in kws if not _has(low, k)]
     score = round(100 * len(matched) / len(kws)) if kws else 0
     rewritten = local_bullets(resume, jd).bullets[:6]
-    summary = (f"Your resume covers {len(matched)} of the {len(kws)} key terms of this role ({score}%). "
-               + (f"Work in: {', '.join(missing[:6])}." if missing else "Every key term is covered."))
+    skills = rw.skills_of(resume.get("sections") or {}, resume["text"])
+    skills = rw.unique([s for s in skills if any(_has(s.lower(), k) for k in matched)] + skills)
+    summary = f"Your resume covers {len(matched)} of the {len(kws)} key terms of this role ({score}%)."
+    if missing:
+        summary += (f" Where it is true, name {rw.natural_list(missing[:5])} in your bullets or skills: "
+                    "the job description asks for them.")
+    else:
+        summary += " Every key term is covered."
     return TailorResult(match_score=score, matched_keywords=matched, missing_keywords=missing,
-                        rewritten_bullets=rewritten, summary=summary)
+                        rewritten_bullets=rewritten, summary=summary, skills=skills)
 
 
 def local_cover_letter(resume: dict[str, Any], jd: str) -> CoverLetterResult:
     contact = (resume["sections"] or {}).get("contact") or {}
     name = contact.get("name") or "Your Name"
-    title = _role_title(jd)
-    kws = keywords(jd, 6)
-    matched = [k for k in kws if _has(resume["text"].lower(), k)] or kws[:3]
-    highlights = resume["bullets"][:2]
-    lines = [f"Dear Hiring Manager,", "",
-             f"I am applying for the {title} position. The role's focus on {', '.join(kws[:3]) or 'the work described'} "
-             f"matches what I have been doing, and I would like to bring that experience to your team.", ""]
+    title = rw.role_title(jd)
+    kws = _job_terms(jd, 8)
+    low = resume["text"].lower()
+    matched = [k for k in kws if _has(low, k)]
+    bullets = [rw.rewrite_bullet(b) for b in _bullet_lines(resume)]
+    bullets = [b for b in bullets if b]
+    highlights = sorted(bullets, key=lambda b: (not re.search(r"\d", b), bullets.index(b)))[:2]
+    role = f"the {title} role" if title else "this role"
+    lines = ["Dear Hiring Manager,", ""]
+    if matched:
+        lines.append(f"I am applying for {role}. It asks for {rw.natural_list(matched[:3])}, which is the work "
+                     "I have been doing, and I would like to bring that experience to your team.")
+    else:
+        lines.append(f"I am applying for {role}. I would like to bring the experience below to your team.")
+    lines.append("")
     if highlights:
-        lines.append("Two examples of my recent work:")
-        lines.extend(f"- {h.rstrip('.')}." for h in highlights)
+        lines.append("Recent work I am proud of:" if len(highlights) > 1 else "Recent work I am proud of:")
+        lines.extend(f"- {h}" for h in highlights)
         lines.append("")
-    lines += [f"I have hands-on experience with {', '.join(matched[:4])}, and I learn new tools quickly. "
-              "I would welcome the chance to discuss how I can help.", "", "Sincerely,", name]
-    return CoverLetterResult(subject=f"Application for {title}", body="\n".join(lines))
-
-
-def _role_title(jd: str) -> str:
-    m = re.search(r"(?:hiring|seeking|looking for|role of|position of)\s+(?:an?\s+)?([A-Z][\w/+ -]{2,50}?)(?:\s+(?:to|who|with|at)\b|[.,\n])", jd)
-    if m:
-        return m.group(1).strip()
-    first = jd.strip().splitlines()[0] if jd.strip() else "advertised"
-    return first[:60].strip(" :.-") or "advertised"
+    if matched[3:]:  # the first three are named above: say each thing once
+        lines.append(f"I also work with {rw.natural_list(matched[3:5])}, and I learn new tools quickly. "
+                     "I would welcome the chance to discuss how I can help.")
+    else:
+        lines.append("I learn new tools quickly and would welcome the chance to discuss how I can help.")
+    lines += ["", "Sincerely,", name]
+    return CoverLetterResult(subject=f"Application for {title}" if title else "Application", body="\n".join(lines))
 
 
 # ---------------------------------------------------------------- prompts

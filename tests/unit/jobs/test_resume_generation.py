@@ -25,4 +25,4 @@ def test_tailor_scores_matched_and_missing_terms() -> None:
 
 def test_bullets_lead_with_an_action_verb() -> None:
     out = resumes.local_bullets(_resume(), JD)
-    assert out.bullets[0].rewritten.startswith("Led Python ETL jobs")
+    assert out.bullets[0].rewritten == "Owned Python ETL jobs feeding 3 dashboards."
