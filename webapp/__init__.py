@@ -10,8 +10,8 @@ from workers.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
-    from webapp import (blueprints, cors, errors, idempotency, metrics, openapi, pipeline, ratelimit, request_ids,
-                        state, tracking, validation)
+    from webapp import (access_log, blueprints, cors, errors, idempotency, metrics, openapi, pipeline, ratelimit,
+                        request_ids, state, tracking, validation)
     from webapp.cooperative import make_postgres_cooperative
 
     settings = settings or Settings.from_env()
@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_audio_bytes, settings.max_resume_bytes) + 1024 * 1024
     app.json.sort_keys = False
     state.init_app(app, state.AppState(settings=settings, runtime=runtime, hub=EventHub(runtime.bus)))
+    access_log.init_app(app)  # first: times the whole request, logs its final status
     request_ids.init_app(app)
     validation.init_app(app)  # NUL in URLs (404) and, once parsed, form fields (400)
     cors.init_app(app, settings.cors_origins)

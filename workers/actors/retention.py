@@ -16,11 +16,12 @@ def _scheduled(fn) -> dict:  # noqa: ANN001
         return fn(s, ctx, trigger="schedule")
 
 
+# Actors return nothing (a value without a results backend makes Dramatiq warn on every run).
 @job_actor("retention.run", queue="maintenance", max_retries=3)
-def retention_run(job_id: str | None = None) -> dict:
-    return run_job(job_id, retention.run_retention) if job_id else _scheduled(retention.run_retention)
+def retention_run(job_id: str | None = None) -> None:
+    run_job(job_id, retention.run_retention) if job_id else _scheduled(retention.run_retention)
 
 
 @job_actor("retention.purge", queue="maintenance", max_retries=3)
-def retention_purge(job_id: str | None = None) -> dict:
-    return run_job(job_id, retention.run_purge) if job_id else _scheduled(retention.run_purge)
+def retention_purge(job_id: str | None = None) -> None:
+    run_job(job_id, retention.run_purge) if job_id else _scheduled(retention.run_purge)
