@@ -222,6 +222,8 @@ def post_event(session_id: str) -> Response:
         if body.type == "transcript":
             suggest = copilot.request_suggestion(session, cop.id, user_id=cop.user_id,
                                                  request_id=getattr(g, "request_id", None))
+            if suggest is not None:  # like every job a request starts (webapp.enqueue): the tracked skill's hash
+                suggest.tracked_skill_id_hash = g.get("tracked_skill_id_hash")
     session.execute(update(CopilotSession).where(CopilotSession.id == cop.id)
                     .values(chunk_count=CopilotSession.chunk_count + 1).execution_options(synchronize_session=False))
     session.commit()

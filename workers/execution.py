@@ -9,6 +9,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from core.errors import BadInput
+from core.sealed import unseal
 from core.models import Job
 from core.transitions import ClaimedJob
 from jobs.context import JobContext
@@ -60,6 +61,7 @@ def run_job(job_id: str, fn: JobFn) -> None:
     """Call `fn(session, ctx, **job.args)` in one transaction; hand JobLifecycle what it records."""
     rt = runtime.get()
     handover.give_outcome(None)
+    sealed_skill = handover.take_sealed_skill()
     job: ClaimedJob | Job | None = handover.take_claimed(job_id)
     with rt.db.session_scope() as s:
         if job is None:  # called outside JobLifecycle (a test, a direct call): read the row
@@ -69,6 +71,8 @@ def run_job(job_id: str, fn: JobFn) -> None:
         ctx = JobContext(job_id=job.id, kind=job.kind, settings=rt.settings, storage=rt.storage,
                          user_id=job.user_id, request_id=job.request_id,
                          tracked_skill_id_hash=job.tracked_skill_id_hash, attempt=job.attempts,
+                         tracked_skill_id=unseal(rt.settings.secret_key, sealed_skill)
+                         if job.tracked_skill_id_hash else None,
                          cancelled=_cancel_checker(rt, job_id))
         ctx.reporter = _reporter(rt, job_id, s, ctx.deferred)
         with LeaseKeeper(rt, job_id):
