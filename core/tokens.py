@@ -97,6 +97,21 @@ def verify_session_token(settings: Settings, token: str) -> dict[str, Any]:
     return claims
 
 
+# What a stored response keeps of a token it carried (never the token): enough to mint a new one.
+REISSUABLE = ("sub", "typ", "email", "adm", "guest", "sid", "stream")
+
+
+def own_claims(settings: Settings, token: str) -> dict[str, Any]:
+    """The claims of a token this installation signed (any kind), or Unauthorized."""
+    return _decode(settings, token, allow_jwks=False)
+
+
+def reissue(settings: Settings, kept: dict[str, Any]) -> str:
+    """A fresh token (new jti, iat and exp; the same lifetime) with the claims `kept` from another."""
+    claims = {k: kept[k] for k in REISSUABLE if k in kept}
+    return _encode(settings, claims, int(kept.get("ttl") or settings.access_token_ttl))
+
+
 def verify_stream_token(settings: Settings, token: str, stream: str) -> dict[str, Any]:
     claims = _decode(settings, token, allow_jwks=False)
     if claims.get("typ") != STREAM or claims.get("stream") != stream:

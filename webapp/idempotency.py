@@ -6,9 +6,15 @@ replay the stored status and body (done). A different request under the same key
 stores the response; server errors and refusals that a retry could change (401, 409, 429, 5xx)
 release the key instead, so the client can try again with it. Keys are per user and live 24 h
 (settings.retention_idempotency_hours); the retention job purges expired ones.
+
+Keys belong to an authenticated caller: one without a token of ours gets a 400 for a key (two clients
+behind one address must never share answers). Stored answers hold no credentials: every token in a
+body (a session token, a guest token, a stream URL's `?st=`) is replaced by the claims needed to
+mint it again, and a replay carries freshly minted tokens for the same caller.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -18,8 +24,9 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core import tokens
 from core.clock import utcnow
-from core.errors import Conflict, Unprocessable, ValidationFailed
+from core.errors import Conflict, Unauthorized, Unprocessable, ValidationFailed
 from core.models import IdempotencyKey
 from webapp.ratelimit import identity
 from webapp.state import settings, state
@@ -28,6 +35,33 @@ HEADER = "Idempotency-Key"
 _SANE = re.compile(r"^[\x21-\x7e]{1,255}$")
 _RELEASE = {401, 408, 409, 425, 429}
 _MAX_STORED = 1024 * 1024
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_SEALED = re.compile(r"\{\{vm-token:([A-Za-z0-9_=-]+)\}\}")
+
+
+def _seal(body: str) -> str | None:
+    """The body with every token replaced by what it takes to mint it again; None if a token in it
+    is not one of ours (then the answer is not stored at all)."""
+    foreign = False
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal foreign
+        try:
+            claims = tokens.own_claims(settings(), match.group(0))
+        except Unauthorized:
+            foreign = True
+            return ""
+        kept = {k: claims[k] for k in tokens.REISSUABLE if k in claims}
+        kept["ttl"] = int(claims["exp"]) - int(claims["iat"])
+        return "{{vm-token:" + base64.urlsafe_b64encode(json.dumps(kept).encode()).decode() + "}}"
+
+    sealed = _JWT.sub(swap, body)
+    return None if foreign else sealed
+
+
+def _unseal(body: str) -> str:
+    return _SEALED.sub(lambda m: tokens.reissue(settings(), json.loads(base64.urlsafe_b64decode(m.group(1)))),
+                       body)
 
 
 def _fingerprint() -> str:
@@ -49,7 +83,7 @@ def _fingerprint() -> str:
 
 
 def _replay(row: IdempotencyKey) -> Response:
-    resp = current_app.response_class(row.body or "", status=row.status or 200,
+    resp = current_app.response_class(_unseal(row.body or ""), status=row.status or 200,
                                       content_type=row.content_type or "application/json")
     resp.headers[HEADER] = row.key
     resp.headers["Idempotent-Replayed"] = "true"
@@ -72,6 +106,10 @@ def _claim() -> Response | None:
         raise ValidationFailed([{"path": f"header:{HEADER}", "message": "must be 1 to 255 visible ASCII characters"}])
     g.idempotency_key = key
     scope = identity(settings())
+    if scope.startswith("ip:"):
+        raise ValidationFailed([{"path": f"header:{HEADER}", "message": "needs an authenticated caller (a bearer or "
+                                 "session token): answers are never shared between anonymous clients"}],
+                               stage="idempotency")
     fingerprint = _fingerprint()
     database = state().runtime.db
     for _ in range(2):
@@ -121,8 +159,8 @@ def _store(resp: Response) -> Response:
         if resp.status_code >= 500 or resp.status_code in _RELEASE or not storable:
             s.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim))
             return resp
-        body = resp.get_data(as_text=True)
-        if len(body) > _MAX_STORED:
+        body = _seal(resp.get_data(as_text=True))
+        if body is None or len(body) > _MAX_STORED:
             s.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim))
             return resp
         s.execute(update(IdempotencyKey).where(IdempotencyKey.id == claim).values(

@@ -1,6 +1,8 @@
 """Idempotency-Key: one request's effect however many times (and however concurrently) it is sent."""
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -8,7 +10,12 @@ from datetime import timedelta
 import requests
 from sqlalchemy import func, select, update
 
+from tests.functional.servers import web_process
 from tests.support.client import ApiClient, data
+
+
+def _without_tokens(body: dict) -> str:
+    return re.sub(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+", "TOKEN", json.dumps(body))
 
 
 def _jobs_with_key(platform, key: str) -> int:  # noqa: ANN001
@@ -41,7 +48,7 @@ def test_fifty_concurrent_requests_with_one_key_create_exactly_one_job(platform,
     admin_client.wait_job(job_id)
     replay = post(0)
     assert replay.status_code == 202 and replay.headers["Idempotent-Replayed"] == "true"
-    assert replay.json() == accepted[0].json()
+    assert _without_tokens(replay.json()) == _without_tokens(accepted[0].json())
     assert _jobs_with_key(platform, key) == 1
 
 
@@ -99,3 +106,36 @@ def test_an_uploaded_answer_with_a_key_is_accepted_once(make_client, fixtures_di
     c.wait_job(results[0].json()["data"]["job_id"])
     session = data(c.get(f"/session/{started['session_id']}"))
     assert len(session["turns"]) == 1
+
+
+def test_keys_need_a_caller_and_stored_answers_hold_no_credentials(platform, make_client) -> None:  # noqa: ANN001
+    """Issue 13 item 10: two anonymous clients (same address, same user agent) sending one key never
+    share an answer; a replay carries freshly minted tokens for the same caller; no token at rest."""
+    from core import tokens
+    from core.models import IdempotencyKey
+
+    key = f"guest-{uuid.uuid4().hex[:8]}"
+    with web_process(platform, allow_guest=True) as url:
+        first = requests.post(url + "/auth/guest", headers={"Idempotency-Key": key, "User-Agent": "same"}, timeout=10)
+        second = requests.post(url + "/auth/guest", headers={"Idempotency-Key": key, "User-Agent": "same"}, timeout=10)
+        for r in (first, second):
+            assert r.status_code == 400 and r.json()["stage"] == "idempotency", r.text
+        assert requests.post(url + "/auth/guest", timeout=10).status_code == 201  # without a key, still welcome
+
+    c = make_client()
+    key = f"start-{uuid.uuid4().hex[:8]}"
+    body = {"job_type": "software_engineer", "focus_area": "behavioral"}
+    started = c.post("/session/start", json=body, headers={"Idempotency-Key": key})
+    replayed = c.post("/session/start", json=body, headers={"Idempotency-Key": key})
+    assert started.status_code == replayed.status_code == 201
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    a, b = data(started), data(replayed)
+    assert a["session_id"] == b["session_id"] and a["token"] != b["token"]
+    claims = tokens.verify_session_token(platform.settings, b["token"])
+    assert claims["sid"] == a["session_id"]
+    assert b["stream_url"].split("?st=")[0] == a["stream_url"].split("?st=")[0]
+    assert c.get(f"/session/{a['session_id']}", auth=False, headers={"X-Session-Token": b["token"]}).status_code \
+        in (200, 401)  # the session routes decide which token kinds they take; the token itself verifies
+    with platform.runtime.db.Session() as s:
+        stored = s.execute(select(IdempotencyKey.body).where(IdempotencyKey.key == key)).scalar_one()
+    assert a["token"] not in stored and not re.search(r"eyJ[\w-]+\.eyJ[\w-]+\.", stored), stored

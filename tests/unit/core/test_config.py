@@ -53,7 +53,7 @@ def test_voicemock_config_masks_credentials_wherever_a_url_holds_them() -> None:
     assert out.exit_code == 0, out.output
     for secret in ("pw@", "qs-secret", "ssw0rd", "p@ss", "rabbit-secret", "base-secret", "jwks-secret"):
         assert secret not in out.output, secret
-    shown = __import__("json").loads(out.output)
+    shown = __import__("json").loads(out.stdout)
     assert shown["redis_url"] == "redis://***@cache:6379/0"
     assert shown["database_url"] == "postgresql+psycopg2://***@db/vm?password=***&sslmode=require"
     assert shown["openai_base_url"] == "https://***@llm.example.com/v1"
