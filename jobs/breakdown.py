@@ -122,6 +122,7 @@ def question_breakdown(answers: list[Any], per_answer: list[Mapping[str, Any]]) 
             "scores": dimension_scores(s),
             **dimension_scores(s),
             "fix": s.get("fix") or coaching.one_fix(a.question, s),
+            "fix_dimension": min(dimension_scores(s).items(), key=lambda kv: kv[1])[0] if dimension_scores(s) else None,
             "outline": list(s.get("outline") or coaching.outline(a.question)),
             "on_topic": content.get("on_topic", True) if content else True,
             "answer_seconds": scoring.answer_seconds(a.delivery) if a.delivery else None,
@@ -136,6 +137,7 @@ def question_breakdown(answers: list[Any], per_answer: list[Mapping[str, Any]]) 
 
 def _key(text: str) -> frozenset[str]:
     """A sentence's gist for de-duplication: its content concepts without numbers."""
+    text = re.sub(r"^Q\d+:\s*", "", text)
     return frozenset(c for c in relevance.concepts(re.sub(r"\d+(\.\d+)?", " ", text)) if len(c) > 2)
 
 
@@ -147,7 +149,7 @@ def dedupe(recs: Iterable[str], limit: int = 6) -> list[str]:
         if not r:
             continue
         k = _key(r)
-        if any(k and (len(k & other) / len(k | other)) >= 0.6 for _, other in kept):
+        if any(k and (len(k & other) / min(len(k), len(other) or 1)) >= 0.7 for _, other in kept):
             continue
         kept.append((r, k))
     return [r for r, _ in kept][:limit]
@@ -160,11 +162,13 @@ def ranked_recommendations(rows: list[Mapping[str, Any]], per_answer: list[Mappi
     if not n:
         return ["Answer at least one question so there is something to assess."]
     scored: list[tuple[float, str]] = []
+    covered: set[str] = set()  # dimensions a session-level point already speaks to
     off = [r for r in rows if not r["on_topic"]]
     if off:
         which = ", ".join(f"Q{r['position']}" for r in off)
-        scored.append((200.0 + 100.0 * len(off), f"Answer the question that was asked: {len(off)} of {n} answers ({which}) "
-                                        "addressed something else. Pick a story that fits the question."))
+        scored.append((200.0 + 100.0 * len(off), f"Answer the question that was asked: {len(off)} of {n} "
+                                        f"answer{'s' if n > 1 else ''} ({which}) addressed something else. "
+                                        "Pick a story that fits the question."))
     missing: Counter[str] = Counter()
     for s in per_answer:
         c = s.get("content") if isinstance(s.get("content"), Mapping) else {}
@@ -172,6 +176,7 @@ def ranked_recommendations(rows: list[Mapping[str, Any]], per_answer: list[Mappi
             missing.update((c.get("missing") or [])[:2])
     if missing:
         top = [m for m, _ in missing.most_common(3)]
+        covered.add("content")
         scored.append((15.0 * sum(missing.values()), f"Cover what each question tests; you left out {', '.join(top)}."))
     star_missing: Counter[str] = Counter()
     for s in per_answer:
@@ -180,13 +185,15 @@ def ranked_recommendations(rows: list[Mapping[str, Any]], per_answer: list[Mappi
             star_missing.update(p for p in ("situation", "task", "action", "result") if p not in st["star_parts"])
     if star_missing.get("result"):
         k = star_missing["result"]
-        scored.append((12.0 * k, f"End each story with a measurable result (missing in {k} of {n} answers)."))
+        covered.add("structure")
+        scored.append((12.0 * k, f"End each story with a measurable result (missing in {k} of {_answers(n)})."))
     short = [r for r in rows if r["answer_seconds"] is not None and r["answer_seconds"] < scoring.IDEAL_SECONDS[0]]
     if short:
         times = ", ".join(duration(r["answer_seconds"]) for r in short[:3])
-        scored.append((10.0 * len(short), f"Give fuller answers: {len(short)} of {n} ran under a minute ({times}); "
-                                         "aim for one to three minutes."))
+        scored.append((10.0 * len(short), f"Give fuller answers: {len(short)} of {_answers(n)} ran under a minute "
+                                         f"({times}); aim for one to three minutes."))
     if delivery:
+        before = len(scored)
         wpm = delivery.get("words_per_minute") or 0
         if wpm and wpm < 110:
             scored.append((110 - wpm, f"Speed up a little: your pace averaged {wpm:g} words per minute; aim for 120-170."))
@@ -198,10 +205,17 @@ def ranked_recommendations(rows: list[Mapping[str, Any]], per_answer: list[Mappi
         if delivery.get("long_pauses"):
             scored.append((4.0 * delivery["long_pauses"], f"Avoid long silences: {delivery['long_pauses']} pause(s) of "
                                                            "3 s or more; a brief pause is fine."))
-    for r in rows:  # each question's own fix, weakest answers first
-        scored.append((max(0.0, 60.0 - float(r["overall"] or 0)) / 2, f"Q{r['position']}: {r['fix']}"))
+        if len(scored) > before:
+            covered.add("delivery")
+    for r in rows:  # each question's own fix, weakest answers first (off-topic ones are named above)
+        if r["on_topic"] and r.get("fix_dimension") not in covered:
+            scored.append((max(0.0, 60.0 - float(r["overall"] or 0)) / 2, f"Q{r['position']}: {r['fix']}"))
     scored.sort(key=lambda t: -t[0])
     return dedupe(text for _, text in scored)
+
+
+def _answers(n: int) -> str:
+    return f"{n} answer{'' if n == 1 else 's'}"
 
 
 # -- job description coverage -----------------------------------------------------------------------
@@ -210,9 +224,9 @@ def jd_coverage(job_description: str | None, answer_texts: list[str], limit: int
     """Which of the job description's key terms the answers spoke to (None without a job description)."""
     if not job_description or not job_description.strip():
         return None
-    from jobs.resumes import keywords
+    from jobs.resumes import job_terms
 
-    terms = keywords(job_description, limit)
+    terms = job_terms(job_description, limit)
     said = relevance.concepts(" ".join(answer_texts))
     low = " ".join(answer_texts).lower()
     covered, missing = [], []

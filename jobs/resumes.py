@@ -126,7 +126,7 @@ def local_bullets(resume: dict[str, Any], jd: str) -> BulletRewriteResult:
     return BulletRewriteResult(bullets=rows)
 
 
-def _job_terms(jd: str, limit: int) -> list[str]:
+def job_terms(jd: str, limit: int) -> list[str]:
     """The job description's key terms without the words of its role title ("Product", "Manager")."""
     title = {w.lower() for w in (rw.role_title(jd) or "").split()} & _TITLE_WORDS
     out = []
@@ -147,7 +147,7 @@ def _has_exact(text: str, word: str) -> bool:
 
 
 def local_tailor(resume: dict[str, Any], jd: str) -> TailorResult:
-    kws = _job_terms(jd, 20)
+    kws = job_terms(jd, 20)
     low = resume["text"].lower()
     matched = [k for k in kws if _has(low, k)]
     missing = [k for k in kws if not _has(low, k)]
@@ -169,7 +169,7 @@ def local_cover_letter(resume: dict[str, Any], jd: str) -> CoverLetterResult:
     contact = (resume["sections"] or {}).get("contact") or {}
     name = contact.get("name") or "Your Name"
     title = rw.role_title(jd)
-    kws = _job_terms(jd, 8)
+    kws = job_terms(jd, 8)
     low = resume["text"].lower()
     matched = [k for k in kws if _has(low, k)]
     bullets = [rw.rewrite_bullet(b) for b in _bullet_lines(resume)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -66,3 +67,39 @@ def test_the_pdf_opens_and_shows_scores_transcript_and_feedback(client: ApiClien
 
 def test_exporting_another_users_interview_is_a_404(client: ApiClient, make_client, interview_id: str) -> None:  # noqa: ANN001
     assert make_client().post(f"/api/interviews/{interview_id}/export?format=pdf").status_code == 404
+
+
+def test_a_tailored_voice_session_exports_a_share_ready_pdf(client: ApiClient, fixtures_dir) -> None:  # noqa: ANN001
+    """Spoken answer with fillers (real STT) → report with a per-question breakdown and job-description
+    coverage → a PDF named for the role and day, with page numbers and readable labels."""
+    jd = "Backend engineer: Python services, PostgreSQL, Redis caching and on-call for the server fleet."
+    started = data(client.post("/session/start", json={"job_type": "software_engineer", "focus_area": "behavioral",
+                                                        "question_count": 2, "job_description": jd}))
+    with open(fixtures_dir / "fillers.wav", "rb") as f:
+        r = client.post("/turn", auth=False, headers={"X-Session-Token": started["token"]},
+                        files={"audio": ("answer.wav", f, "audio/wav")})
+    assert client.wait_job(data(r)["job_id"], timeout=120)["status"] == "succeeded"
+    sid = started["session_id"]
+    r = client.get(f"/api/interviews/{sid}/report")
+    if r.status_code == 202:
+        assert client.wait_job(data(r)["job_id"])["status"] == "succeeded"
+        r = client.get(f"/api/interviews/{sid}/report")
+    report = data(r)
+    (row,) = report["answers"]
+    assert row["question"] == started["first_question"]["text"] and row["fix"] and row["outline"]
+    assert set(row["scores"]) == {"content", "structure", "delivery"} and row["fillers"]
+    assert report["job_description_coverage"]["covered"]  # "server" is in the spoken answer
+    _, dl = _export(client, sid, "pdf")
+    day = datetime.now(timezone.utc).date().isoformat()
+    assert f"filename=voicemock-software-engineer-{day}.pdf" in dl.headers["Content-Disposition"]
+    out = Path(__file__).resolve().parents[2] / "test-output"  # kept for a look (pdftoppm -png), never committed
+    out.mkdir(exist_ok=True)
+    (out / f"voicemock-software-engineer-{day}.pdf").write_bytes(dl.content)
+    reader = PdfReader(io.BytesIO(dl.content))
+    pages = [" ".join(p.extract_text().split()) for p in reader.pages]
+    flat = " ".join(pages)
+    assert pages[-1].endswith(f"Page {len(pages)} of {len(pages)}") or f"Page {len(pages)} of {len(pages)}" in pages[-1]
+    for needle in ("Interview practice report: Software Engineer", "Q1. ", "Filler words are highlighted",
+                   "Job description coverage", "Total answer time", "Pace"):
+        assert needle in flat, needle
+    assert "speaking seconds" not in flat and "duration_seconds" not in flat
