@@ -76,6 +76,13 @@ def mark_enqueued(session: Session, job_id: str) -> None:
                     .execution_options(synchronize_session=False))
 
 
+def mark_unsent(session: Session, job_ids: list[str]) -> None:
+    """The broker refused these queued jobs' messages: clear `enqueued_at` (never sent), so the
+    sweeper's next round re-sends them instead of waiting out its staleness interval."""
+    session.execute(update(Job).where(Job.id.in_(job_ids), Job.status == "queued").values(enqueued_at=None)
+                    .execution_options(synchronize_session=False))
+
+
 def stale(session: Session, older_than_seconds: int, limit: int = 500) -> list[Job]:
     """Jobs the broker may have lost: queued and not sent for a while, or running with a dead lease."""
     now = utcnow()

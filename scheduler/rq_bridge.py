@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any, Callable
 
+import redis
 from rq import Queue
 from rq_scheduler import Scheduler
 
@@ -29,6 +30,7 @@ log = logging.getLogger("voicemock.scheduler")
 
 SENT_TTL_SECONDS = 7 * 24 * 3600
 LOG_LENGTH = 1000
+_RETRY_PAUSES = (0.5, 1.0, 2.0, 5.0)  # seconds between attempts while Redis fails
 
 
 def default_sender(entry_name: str, actor: str) -> str:
@@ -57,7 +59,16 @@ class DramatiqQueue(Queue):
         if not self.connection.set(claim, f"{socket.gethostname()}:{os.getpid()}", nx=True, ex=SENT_TTL_SECONDS):
             log.info("scheduled %s for tick %d was already sent", entry, tick)
             return job
-        message_id = type(self).sender(entry, actor)
+        try:
+            message_id = type(self).sender(entry, actor)
+        except Exception:
+            # Not sent (the broker is down): give the tick back, so the next round sends it. The
+            # job stays due in the schedule set (rq-scheduler moves it on only after this returns).
+            try:
+                self.connection.delete(claim)
+            except redis.RedisError:
+                log.warning("scheduled %s for tick %d was not sent and its claim could not be released", entry, tick)
+            raise
         record = json.dumps({"entry": entry, "actor": actor, "tick": tick, "message_id": message_id,
                              "sent_at": time.time(), "by": f"{socket.gethostname()}:{os.getpid()}"})
         pipe = self.connection.pipeline()
@@ -109,21 +120,66 @@ class VoiceMockScheduler(Scheduler):
             super()._install_signal_handlers()
 
     def run_until(self, stop: threading.Event) -> None:
-        """rq-scheduler's run loop, stoppable from another thread (tests, embedded use)."""
-        self.register_birth()
+        """rq-scheduler's run loop, stoppable from another thread (tests, embedded use), that lives
+        through Redis errors (a paused, restarted or unreachable Redis): it waits and tries again,
+        and once Redis answers it registers (and syncs the table) again if Redis lost them, sends
+        the ticks that fell due meanwhile (rq-scheduler keeps a missed tick due) and a sweep, so
+        jobs whose messages could not be sent during the outage go out at once."""
+        alive = False  # registered, with the table synced, on the Redis we see now
+        failures = 0
         try:
             while not stop.is_set():
-                self.heartbeat()
                 started = time.time()
-                if self.acquire_lock():
-                    try:
-                        self.enqueue_jobs()
-                    finally:
-                        self.remove_lock()
+                try:
+                    if not alive or not self._still_registered():
+                        self._come_alive()
+                        alive = True
+                    if self.acquire_lock():
+                        try:
+                            self.enqueue_jobs()
+                        finally:
+                            self.remove_lock()
+                    if failures:
+                        log.warning("scheduler %s: Redis answers again after %d failed round(s); catching up",
+                                    self.name, failures)
+                        failures = 0
+                        self._sweep_now()
+                except (redis.RedisError, OSError) as exc:
+                    failures += 1
+                    alive = False
+                    pause = _RETRY_PAUSES[min(failures, len(_RETRY_PAUSES)) - 1]
+                    log.warning("scheduler %s: Redis error (%s: %s); trying again in %.1f s", self.name,
+                                type(exc).__name__, exc, pause)
+                    stop.wait(pause)
+                    continue
                 stop.wait(max(0.0, self._interval - (time.time() - started)))
         finally:
-            self.remove_lock()
-            self.register_death()
+            try:
+                self.remove_lock()
+                self.register_death()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("scheduler %s: could not record its exit (%s)", self.name, type(exc).__name__)
+
+    def _still_registered(self) -> bool:
+        """The heartbeat: extend this scheduler's key; False when Redis no longer has it (restarted
+        empty, or this process stalled past the key's expiry)."""
+        return bool(self.connection.expire(self.key, int(self._interval) + 10))
+
+    def _come_alive(self) -> None:
+        if self.connection.exists(self.key) and not self.connection.hexists(self.key, "death"):
+            self.heartbeat()  # our own key survived: registering again would refuse the name
+        else:
+            self.register_birth()
+        self.sync()  # a Redis that restarted empty lost the table too
+
+    def _sweep_now(self) -> None:
+        """After an outage: one sweep at once (web requests could not send their jobs' messages)."""
+        for entry in self.schedule:
+            if entry.actor == "maintenance.sweep":
+                try:
+                    DramatiqQueue.sender(entry.name, entry.actor)
+                except Exception as exc:  # noqa: BLE001 - the regular tick will come
+                    log.warning("catch-up sweep not sent: %s", exc)
 
     def sent_log(self, limit: int = 100) -> list[dict[str, Any]]:
         return [json.loads(x) for x in self.connection.lrange(f"{self.prefix}:schedule:log", 0, limit - 1)]
@@ -136,12 +192,11 @@ def never_runs() -> None:
 
 
 def serve(redis_url: str, prefix: str, interval: float, schedule: tuple[Entry, ...] = SCHEDULE) -> None:
-    """`voicemock scheduler`: sync the table, then loop until SIGTERM/SIGINT."""
-    import redis
-
-    connection = redis.Redis.from_url(redis_url)
+    """`voicemock scheduler`: sync the table, then loop until SIGTERM/SIGINT, through Redis outages."""
+    # Socket timeouts, so a hung Redis fails a call within seconds (and the loop waits and tries
+    # again) instead of blocking it; `?socket_timeout=` in the URL overrides them.
+    connection = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
     scheduler = VoiceMockScheduler(connection, prefix, interval=interval, schedule=schedule)
-    scheduler.sync()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

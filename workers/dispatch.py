@@ -27,6 +27,7 @@ def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int
         actor.send_with_options(kwargs={"job_id": job_id}, request_id=request_id, delay=delay_ms, **extra)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays queued for the sweeper
         log.warning("could not send %s (%s): %s; the sweeper will re-send it", job_id, kind, exc)
+        _mark_unsent([job_id])
         return False
     if not mark:
         return True
@@ -49,8 +50,19 @@ def send_many(jobs: list[Job]) -> bool:
                 actors.ACTORS[job.kind].send_with_options(kwargs={"job_id": job.id}, request_id=job.request_id)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the rows stay queued for the sweeper
         log.warning("could not send %d jobs: %s; the sweeper will re-send them", len(jobs), exc)
+        _mark_unsent([job.id for job in jobs])
         return False
     return True
+
+
+def _mark_unsent(job_ids: list[str]) -> None:
+    """A send failed: the sweeper's next round (every minute, and at once when the scheduler sees
+    Redis come back) re-sends these jobs, rather than after its staleness interval."""
+    try:
+        with runtime.get().db.session_scope() as s:
+            jobstore.mark_unsent(s, job_ids)
+    except Exception as exc:  # noqa: BLE001 - the rows stay queued either way; this only speeds recovery
+        log.warning("could not mark %d unsent job(s): %s", len(job_ids), exc)
 
 
 def announce_and_send(job_id: str, kind: str, *, request_id: str | None = None,

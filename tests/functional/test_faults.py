@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support.client import ApiClient
-from tests.support.procs import (PrivatePostgres, PrivateRedis, admin_token, migrate, platform_env, start_web,
-                                 start_worker, sweep, wait_for)
+from tests.support.procs import (VENV_BIN, PrivatePostgres, PrivateRedis, Proc, admin_token, migrate, platform_env,
+                                 start_web, start_worker, sweep, wait_for)
 
 
 @pytest.fixture()
@@ -212,3 +212,65 @@ def test_sigterm_lets_in_flight_jobs_finish_and_returns_the_rest_to_the_queue(pg
         for p in (first, second, web):
             if p is not None:
                 p.stop()
+
+
+def _suggestions(api: ApiClient, copilot_id: str) -> int:
+    return int(api.get(f"/api/copilot/sessions/{copilot_id}").json()["data"]["suggestion_count"])
+
+
+@pytest.mark.slow
+def test_the_scheduler_lives_through_redis_outages_and_catches_up_at_once(pg_url: str, private_redis: PrivateRedis,
+                                                                          tmp_path: Path) -> None:
+    """Issue 13 item 6: Redis paused (SIGSTOP) for 8 s, then killed -9 and restarted empty. The
+    `voicemock scheduler` process stays up, syncs its table again into the empty Redis, and once
+    Redis answers sends what fell due, so the jobs accepted while their messages could not be
+    sent run within seconds (not after the sweeper's 120 s staleness interval), and a copilot
+    suggestion stuck in `queued` no longer holds up the session's later suggestions."""
+    import redis
+
+    redis_url = private_redis.url + "?socket_timeout=1&socket_connect_timeout=1"
+    env = platform_env(pg_url, redis_url, tmp_path, VOICEMOCK_SCHEDULER_INTERVAL="0.5")
+    prefix = env["VOICEMOCK_REDIS_PREFIX"]
+    scheduled = f"{prefix}:rq:scheduler:scheduled_jobs"
+    web, base = start_web(env, tmp_path)
+    worker = start_worker(env, tmp_path, tag="s")
+    scheduler = Proc("scheduler", [str(VENV_BIN / "voicemock"), "scheduler"], env, tmp_path / "scheduler.log").start()
+    try:
+        connection = redis.Redis.from_url(private_redis.url, socket_timeout=2)
+        wait_for(lambda: connection.zcard(scheduled) == 3, 30, "the schedule table synced")
+        api = ApiClient(base, admin_token(env))
+        r = api.post("/api/copilot/sessions/start", json={"mode": "interview", "role": "software engineer"})
+        assert r.status_code in (200, 201), r.text
+        copilot_id = r.json()["data"]["session_id"]
+
+        for round_, outage in enumerate(("pause", "crash"), start=1):
+            if outage == "pause":
+                private_redis.pause()
+            else:
+                private_redis.crash_and_restart()
+                private_redis.pause()  # down for a while, empty when it comes back
+            accepted = []
+            for i in range(3):
+                r = api.post("/api/ops/canary", json={"payload": {"key": f"{outage}-{i}"}}, timeout=30)
+                assert r.status_code in (202, 503), r.text
+                if r.status_code == 202:
+                    accepted.append(r.json()["data"]["job_id"])
+            for text in ("Tell me about a hard bug you fixed?", "I traced a race in our billing queue."):
+                r = api.post(f"/api/copilot/sessions/{copilot_id}/events",
+                             json={"type": "transcript", "content": text, "timestamp": time.time()}, timeout=30)
+                assert r.status_code in (202, 503), r.text
+            assert accepted, "the API accepted jobs while the broker was down"
+            time.sleep(6)  # the scheduler meets the outage (1 s socket timeouts, a round every 0.5 s)
+            private_redis.resume()
+
+            wait_for(lambda: {st for st, _ in _jobs(pg_url, accepted).values()} == {"succeeded"}, 30,
+                     f"the jobs accepted during the {outage} to run")
+            wait_for(lambda: _suggestions(api, copilot_id) >= round_, 30, f"a suggestion after the {outage}")
+            assert {a for _, a in _jobs(pg_url, accepted).values()} == {1}, "each ran once"
+            assert scheduler.alive(), scheduler.log_tail()
+        wait_for(lambda: connection.zcard(scheduled) == 3, 10, "the table synced again into the empty Redis")
+        assert scheduler.terminate() == 0, "it still stops cleanly on SIGTERM"
+    finally:
+        scheduler.stop()
+        worker.stop()
+        web.stop()

@@ -104,6 +104,14 @@ class PrivateRedis:
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGCONT)
 
+    def crash_and_restart(self) -> None:
+        """kill -9 the server and start a fresh one on the same port: every key is gone (no
+        persistence), every client connection is reset."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self._spawn()
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
