@@ -122,7 +122,6 @@ def question_breakdown(answers: list[Any], per_answer: list[Mapping[str, Any]]) 
             "scores": dimension_scores(s),
             **dimension_scores(s),
             "fix": s.get("fix") or coaching.one_fix(a.question, s),
-            "fix_dimension": min(dimension_scores(s).items(), key=lambda kv: kv[1])[0] if dimension_scores(s) else None,
             "outline": list(s.get("outline") or coaching.outline(a.question)),
             "on_topic": content.get("on_topic", True) if content else True,
             "answer_seconds": scoring.answer_seconds(a.delivery) if a.delivery else None,
@@ -208,7 +207,8 @@ def ranked_recommendations(rows: list[Mapping[str, Any]], per_answer: list[Mappi
         if len(scored) > before:
             covered.add("delivery")
     for r in rows:  # each question's own fix, weakest answers first (off-topic ones are named above)
-        if r["on_topic"] and r.get("fix_dimension") not in covered:
+        weakest = min(r["scores"].items(), key=lambda kv: kv[1])[0] if r["scores"] else None
+        if r["on_topic"] and weakest not in covered:
             scored.append((max(0.0, 60.0 - float(r["overall"] or 0)) / 2, f"Q{r['position']}: {r['fix']}"))
     scored.sort(key=lambda t: -t[0])
     return dedupe(text for _, text in scored)
