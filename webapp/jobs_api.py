@@ -56,6 +56,7 @@ def _followed_job(job_id: str, *, stream: str | None = None) -> Job:
     if job is not None and job.user_id is None:
         if cron_secret_given() or (stream and _system_stream_token(stream)):
             return job
+        authenticate(allow_session=True, stream=stream)  # without any credentials: 401, as for any job
         raise NotFound("job not found")
     caller = authenticate(allow_session=True, stream=stream)
     if job is None or job.user_id != caller.user.id:
