@@ -1,4 +1,5 @@
-"""`/openapi.json`, generated from the routes and the pydantic models they validate with, and `/docs`.
+"""`/openapi.json`, generated from the routes and the pydantic models they validate with (`/docs`, in
+`webapp/api_docs.py`, shows it with Swagger UI).
 
 Annotate a view with `@document(...)` (anywhere in its decorator stack: it only sets an attribute,
 which `functools.wraps` carries through `login_required`):
@@ -14,7 +15,6 @@ operation declares the envelope for success and the error envelope for everythin
 """
 from __future__ import annotations
 
-import html
 import inspect
 import re
 from typing import Any, Callable, TypeVar
@@ -22,11 +22,13 @@ from typing import Any, Callable, TypeVar
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from pydantic import BaseModel
 
+from webapp import openapi_text
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 ATTR = "__openapi__"
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_SKIP_ENDPOINTS = {"static", "openapi.spec", "openapi.docs"}
+_SKIP_ENDPOINTS = {"static", "openapi.spec", "api_docs.docs", "api_docs.asset"}
 
 bp = Blueprint("openapi", __name__)
 
@@ -277,6 +279,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 continue
             if path_params:
                 op["parameters"] = path_params + op.get("parameters", [])
+            openapi_text.annotate(op, method, path)  # summaries and seed examples for undecorated views
+            openapi_text.statuses(op, path)
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -296,33 +300,11 @@ def spec() -> Response:
     return jsonify(cached)
 
 
-@bp.get("/docs")
-def docs() -> Response:
-    """A self-contained page listing every operation (no CDN: it works offline)."""
-    spec_ = build_spec(current_app)
-    rows = []
-    for path, ops in spec_["paths"].items():
-        for method, op in ops.items():
-            body = op.get("requestBody", {}).get("content", {})
-            schema = next(iter(body.values()), {}).get("schema", {}) if body else {}
-            ref = schema.get("$ref", "").rsplit("/", 1)[-1]
-            params = ", ".join(p["name"] for p in op.get("parameters", []) if p["in"] == "query")
-            rows.append(f"<tr><td class=m>{method.upper()}</td><td><code>{html.escape(path)}</code></td>"
-                        f"<td>{html.escape(op['summary'])}</td><td>{html.escape(ref)}</td>"
-                        f"<td>{html.escape(params)}</td><td>{', '.join(op['responses'])}</td></tr>")
-    page = ("<!doctype html><html><head><meta charset=utf-8><title>VoiceMock API</title><style>"
-            "body{font:14px system-ui,sans-serif;margin:2em}td,th{padding:4px 8px;border-bottom:1px solid #ddd;"
-            "text-align:left;vertical-align:top}.m{font-weight:bold}</style></head><body>"
-            "<h1>VoiceMock API</h1><p>Machine-readable: <a href=/openapi.json>/openapi.json</a>. "
-            "Responses use the envelope <code>{data, error, request_id}</code>.</p><table>"
-            "<tr><th>method</th><th>path</th><th>summary</th><th>body</th><th>query</th><th>responses</th></tr>"
-            + "".join(rows) + "</table></body></html>")
-    return current_app.response_class(page, mimetype="text/html")
-
-
 document(auth=None, summary="The OpenAPI 3.1 description of this API", hidden=True)(spec)
-document(auth=None, summary="A page listing every operation", content="text/html", hidden=True)(docs)
 
 
 def init_app(app: Flask) -> None:
+    from webapp import api_docs
+
     app.register_blueprint(bp)
+    app.register_blueprint(api_docs.bp)  # /docs: Swagger UI over /openapi.json
