@@ -101,13 +101,19 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--user", "email", required=True, help="the user's email (the token's subject)")
-@click.option("--admin", is_flag=True, help="grant the operator view")
+@click.option("--admin", is_flag=True, help="grant the account the admin role (in the database; "
+              "`voicemock admin revoke` takes it back)")
 @click.option("--ttl", default=24 * 3600, show_default=True, type=int, help="lifetime in seconds")
 def token_create(email: str, admin: bool, ttl: int) -> None:
     """Mint a bearer token signed with this installation's secret."""
     from core.tokens import mint_access_token
 
-    click.echo(mint_access_token(_settings(), email, email=email, ttl=ttl, admin=admin))
+    settings = _settings()
+    if admin:  # the role lives in the database, so it works for an existing account too
+        from cli.admin_cmd import set_role
+
+        click.echo(set_role(settings, email, True), err=True)
+    click.echo(mint_access_token(settings, email, email=email, ttl=ttl))
 
 
 _SECRETS = {"cron": "cron_secret", "secret-key": "secret_key", "tracking": "tracking_secret"}
@@ -152,6 +158,10 @@ main.add_command(jobs_cmd.jobs)
 from cli import scheduler_cmd  # noqa: E402 - registers `voicemock scheduler`
 
 main.add_command(scheduler_cmd.scheduler)
+
+from cli import admin_cmd  # noqa: E402 - registers `voicemock admin`
+
+main.add_command(admin_cmd.admin)
 
 from cli import batch_cmd  # noqa: E402 - registers `voicemock batch`
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import iso, utcnow
 from core.config import Settings
-from core.models import IdempotencyKey, Interview, Job, JobEvent, RetentionReceipt, Resume, Turn, User
+from core.models import DeletedSubject, IdempotencyKey, Interview, Job, JobEvent, RetentionReceipt, Resume, Turn, User
 from core.storage import LocalStorage
 from jobs.context import JobContext
 
@@ -138,6 +138,10 @@ def apply_purge(session: Session, storage: LocalStorage) -> dict[str, int]:
             keys = _copilot_audio_keys(session, CopilotSession.user_id.in_(doomed_users))
             counts["copilot_audio_files"] = _delete_files(storage, keys)
         session.execute(delete(Job).where(Job.user_id.in_(doomed_users)))
+        # Tombstones first: a token of a purged account must not make a fresh account (webapp/auth.py).
+        for subject, deleted_at in session.execute(select(User.subject, User.deleted_at).where(
+                User.id.in_(doomed_users))).all():
+            session.merge(DeletedSubject(subject=subject, deleted_at=deleted_at))
         counts["accounts"] = session.execute(delete(User).where(User.id.in_(doomed_users))).rowcount or 0
     return counts
 

@@ -1,6 +1,7 @@
 """Who is calling: bearer access tokens, session tokens (X-Session-Token) and stream tokens (?st=)."""
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, TypeVar
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import tokens
 from core.errors import Forbidden, Unauthorized
-from core.models import User
+from core.models import DeletedSubject, User
 from webapp import supabase_cookies
 from webapp.state import db, settings
 
@@ -40,9 +41,13 @@ def user_for_claims(claims: dict[str, Any]) -> User:
     subject = str(claims["sub"])
     user = session.execute(select(User).where(User.subject == subject)).scalar_one_or_none()
     if user is None:
+        _refuse_purged(subject, claims)
         email = claims.get("email")
-        admin = bool(claims.get("adm")) or (email is not None and email in settings().admin_emails)
-        user = User(subject=subject, email=email, is_admin=admin, is_guest=bool(claims.get("guest")))
+        # The `adm` claim (a token minted with `voicemock token create --admin`) grants the database role
+        # to an account it creates; afterwards the role is the database's (granted or revoked by
+        # `voicemock admin`), never the token's. VOICEMOCK_ADMIN_EMAILS is checked on each request
+        # (`is_admin`), never copied into the row, so removing an email demotes it.
+        user = User(subject=subject, email=email, is_admin=bool(claims.get("adm")), is_guest=bool(claims.get("guest")))
         session.add(user)
         try:
             session.commit()
@@ -52,6 +57,22 @@ def user_for_claims(claims: dict[str, Any]) -> User:
     if user.deleted_at is not None:
         raise Unauthorized("account deleted")
     return user
+
+
+def _refuse_purged(subject: str, claims: dict[str, Any]) -> None:
+    """A purged account left a tombstone: its tokens (issued up to its deletion) stay dead; only a
+    token issued after the deletion (a new sign-in) makes a new, empty account."""
+    tomb = db().get(DeletedSubject, subject)
+    if tomb is not None and int(claims.get("iat") or 0) <= calendar.timegm(tomb.deleted_at.utctimetuple()):
+        raise Unauthorized("account deleted")
+
+
+def is_admin(user: User) -> bool:
+    """Admin status, decided on every request: the database role or VOICEMOCK_ADMIN_EMAILS."""
+    if user.is_admin:
+        return True
+    email = (user.email or "").strip().lower()
+    return bool(email) and email in {e.strip().lower() for e in settings().admin_emails}
 
 
 def _user_by_id(user_id: str) -> User:
@@ -109,7 +130,7 @@ def login_required(fn: F) -> F:
 def admin_required(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not authenticate().user.is_admin:
+        if not is_admin(authenticate().user):
             raise Forbidden("administrators only")
         return fn(*args, **kwargs)
 

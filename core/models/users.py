@@ -23,3 +23,13 @@ class User(Base):
     llm_settings: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DeletedSubject(Base):
+    """A purged account's token subject and when it was deleted: a token issued before then is dead
+    (the user row is gone, so without this the next request would make a fresh account for it)."""
+
+    __tablename__ = "deleted_subjects"
+
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime)
