@@ -118,7 +118,7 @@ class CuttingProxy:
             while chunk := src.recv(65536):
                 dst.sendall(chunk)
                 head = current["head"]
-                if (not self.cut_done.is_set() and b"event: partial" in chunk
+                if (not self.cut_done.is_set() and b"event: partial" in chunk and b"event: succeeded" not in chunk
                         and head.startswith("GET /api/jobs/") and "/events" in head.split("\r\n")[0]):
                     self.cut_done.set()
                     break
@@ -233,15 +233,10 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir
         session = _session_as_the_page_sees_it(page)
         assert session["job_description"] == JOB_DESCRIPTION
 
-        # Turn 1: the live stream is cut after its first transcript segment; the page reconnects.
+        # Turn 1, by microphone (live answer while recording when the server offers it).
         _answer_by_microphone(page, 10)
-        assert proxy.cut_done.is_set(), "the proxy never saw a partial event to cut after"
-        reconnects = [h for h in proxy.requests if h.startswith("GET /api/jobs/") and "last-event-id:" in h.lower()]
-        assert reconnects, "EventSource reconnected with Last-Event-ID"
         transcript = page.locator("#transcript").inner_text().lower()
         assert "latency" in transcript or "milliseconds" in transcript, transcript
-        segment_ids = page.locator("#transcript p.segment").evaluate_all("ps => ps.map(p => p.dataset.segment)")
-        assert len(segment_ids) == len(set(segment_ids)), f"duplicate segments after the replay: {segment_ids}"
         assert page.locator("#transcript mark.filler").count() >= 1, "fillers are highlighted"
         figures = page.locator("#figures").inner_text()
         assert "words per minute" in figures and "Filler words" in figures
@@ -256,12 +251,22 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir
         assert status.startswith("Scored") and "Processing" not in status, status
         page.screenshot(path=str(OUT / "page-result.png"), full_page=True)
 
-        # Re-record question 1: same question, scored again; it does not use up question 2.
+        # Re-record question 1 as an uploaded recording: same question, scored again, and it does not use up
+        # question 2. Its event stream is cut after the first transcript segment; the page reconnects.
         page.get_by_role("button", name="Re-record this answer").click()
         page.wait_for_selector("body[data-phase=question]")
         assert page.locator("#question-h").inner_text() == first_question
         assert "again" in page.locator("#question-meta").inner_text()
-        _answer_by_microphone(page, 5)
+        page.locator("#answer-card details").evaluate("d => { d.open = true; }")
+        page.set_input_files("#file", str(fixtures_dir / "answer_star.wav"))
+        page.get_by_role("button", name="Upload file").click()
+        page.wait_for_selector("body[data-phase=result]", timeout=45_000)
+        assert proxy.cut_done.is_set(), "the proxy never saw a partial event to cut after"
+        reconnects = [h for h in proxy.requests if h.startswith("GET /api/jobs/") and "last-event-id:" in h.lower()]
+        assert reconnects, "EventSource reconnected with Last-Event-ID"
+        segment_ids = page.locator("#transcript p.segment").evaluate_all("ps => ps.map(p => p.dataset.segment)")
+        assert len(segment_ids) == len(set(segment_ids)), f"duplicate segments after the replay: {segment_ids}"
+        assert "latency" in page.locator("#transcript").inner_text().lower()
         turns = _session_as_the_page_sees_it(page)["turns"]
         assert [t["status"] for t in turns] == ["superseded", "succeeded"], turns
 
@@ -270,13 +275,14 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir
         page.wait_for_selector("body[data-phase=question]")
         second_question = page.locator("#question-h").inner_text()
         assert second_question != first_question and "Question 2 of 2" in page.locator("#question-meta").inner_text()
-        page.locator("#answer-card details summary").click()
+        page.locator("#answer-card details").evaluate("d => { d.open = true; }")
         page.set_input_files("#file", str(fixtures_dir / "silence.wav"))
         page.get_by_role("button", name="Upload file").click()
         page.wait_for_selector("#error:not([hidden])", timeout=45_000)
         assert "No speech was heard" in page.locator("#error").inner_text()
         page.wait_for_selector("body[data-phase=question]")
         assert page.locator("#question-h").inner_text() == second_question
+        assert page.locator("#processing").is_hidden() and page.locator("#record").is_enabled()
         page.screenshot(path=str(OUT / "page-silent-refused.png"), full_page=True)
 
         # A reload mid-session comes back to the open question.

@@ -202,6 +202,7 @@ function showQuestion(q, { again = false } = {}) {
   $("end-early").hidden = false;
   $("record").disabled = false;
   $("stop").disabled = true;
+  $("timer").textContent = "0:00";
   $("question-h").focus();
   phase("question");
   setStatus(again ? `Record question ${q.position} again: ${q.text}` : `Question ${q.position}: ${q.text}`);
@@ -293,8 +294,11 @@ async function submitAnswer(blob, name, live = null) {
   try {
     showResult(await state.stream.done);
   } catch (err) {
+    // Refused (no speech) or failed: back to the same question, which is still open.
     $("answer-card").hidden = false;
+    $("processing").hidden = true;
     $("record").disabled = false;
+    $("timer").textContent = "0:00";
     phase("question");
     throw err;
   }

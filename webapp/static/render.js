@@ -104,7 +104,7 @@ export function renderPace(box, desc, wpm, band) {
 // The answer on a time axis: speech as bars (one per segment), long pauses as marked gaps.
 // Tick step: the smallest "nice" step whose labels are at least a label and a gap apart.
 function tickStep(duration, plotWidth) {
-  const room = labelWidth(clock(duration)) + 20;
+  const room = labelWidth(clock(duration)) + 32;
   const steps = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600];
   return steps.find((s) => (s / duration) * plotWidth >= room) || steps[steps.length - 1];
 }
@@ -162,7 +162,8 @@ function list(title, items) {
 
 const DIMENSIONS = ["overall", "content", "structure", "delivery"];
 const SKIP = new Set(["id", "question_id", "turn_id", "position", "at", "version", "scores", "dimensions", "question",
-  "text", "type", "difficulty", "key_points", ...DIMENSIONS]);
+  "text", "type", "difficulty", "key_points", "engine", "provider", "on_topic", "answer", "answer_seconds", "fillers",
+  ...DIMENSIONS]);
 const LABELS = { fix: "One thing to fix", one_thing_to_fix: "One thing to fix", to_fix: "One thing to fix",
   sample_answer: "A stronger answer", stronger_answer: "A stronger answer", sample: "A stronger answer",
   outline: "Outline of a stronger answer", feedback: "Feedback", transcript: "Your answer" };
@@ -189,6 +190,19 @@ function fieldNode(key, value) {
   return el("p", { class: "q-field" }, el("strong", { text: `${human(key)}: ` }), String(value));
 }
 
+// The answer as said, its filler words marked as in the transcript.
+function answerNode(item) {
+  if (!item.answer) return null;
+  const fillers = new Set((item.fillers || []).map((f) => String(f).toLowerCase()));
+  const p = el("p", { class: "q-field q-answer" },
+    el("strong", { text: `Your answer${item.answer_seconds ? ` (${secs(item.answer_seconds)})` : ""}: ` }));
+  for (const part of String(item.answer).split(/(\s+)/)) {
+    const bare = part.toLowerCase().replace(/[^a-z']/g, "");
+    p.append(bare && fillers.has(bare) ? el("mark", { class: "filler", text: part }) : part);
+  }
+  return p;
+}
+
 export function renderBreakdown(items) {
   if (!items.length) return null;
   return el("div", { class: "breakdown" }, el("h3", { text: "Question by question" }), items.map((item, i) => {
@@ -198,9 +212,11 @@ export function renderBreakdown(items) {
     const scores = DIMENSIONS.map((d) => [d, scoreOf(dims[d])]).filter(([, v]) => v !== null);
     return el("section", { class: "q-breakdown", "data-question": String(i + 1) },
       el("h4", { text: `Question ${i + 1}${text ? `: ${text}` : ""}` }),
+      item.on_topic === false ? el("p", { class: "badge failed", text: "Off topic: this answer did not address the question" }) : null,
       scores.length ? el("p", { class: "q-scores" }, scores.map(([d, v], n) =>
         el("span", { text: `${n ? " · " : ""}${human(d)} ${Math.round(v)}` }))) : null,
-      Object.entries(item).filter(([k]) => !SKIP.has(k) && !k.endsWith("_id")).map(([k, v]) => fieldNode(k, v)));
+      Object.entries(item).filter(([k]) => !SKIP.has(k) && !k.endsWith("_id")).map(([k, v]) => fieldNode(k, v)),
+      answerNode(item));
   }));
 }
 
@@ -209,10 +225,14 @@ function coverageOf(report) {
   const key = Object.keys(report).find((k) => /job_description|jd_|coverage/.test(k));
   const v = key ? report[key] : null;
   if (!v) return null;
-  const title = "The job description";
+  const title = "What of the job description your answers covered";
   if (typeof v === "string") return el("div", { class: "coverage" }, el("h3", { text: title }), el("p", { text: v }));
   if (Array.isArray(v)) return list(title, v.map((t) => (typeof t === "object" ? JSON.stringify(t) : t)));
-  return el("div", { class: "coverage" }, el("h3", { text: title }), Object.entries(v).map(([k, x]) => fieldNode(k, x)));
+  const terms = (key, label) => (Array.isArray(v[key]) && v[key].length
+    ? el("p", { class: "q-field" }, el("strong", { text: `${label}: ` }), v[key].join(", ")) : null);
+  return el("div", { class: "coverage" }, el("h3", { text: title }),
+    v.summary ? el("p", { text: String(v.summary) }) : null,
+    terms("covered", "Covered"), terms("missing", "Not covered yet"));
 }
 
 // A report (issue 3's /report) or the session summary job's result: both carry these fields.
