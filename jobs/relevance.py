@@ -122,6 +122,10 @@ INTENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (r"decision", "a decision", ("decision", "trade", "option", "weighed")),
     (r"prioriti[sz]e|urgent|more work than", "prioritizing", ("prioritize", "urgent", "impact", "first", "scope")),
 )
+# Key-point words any answer may use in passing; they do not show the answer is about the question.
+_GENERIC = frozenset(stem(w) for w in (
+    "support plan clear strong good regular document process approach example specific concrete people time "
+    "value quality case step way goal outcome result impact change help problem work").split())
 _CUE_WORDS = {label: tuple(cues) for _, label, cues in INTENTS}
 
 
@@ -171,7 +175,12 @@ def assess(question: Mapping[str, Any], text: str) -> dict[str, Any]:
                if w not in STOP and w not in _QUESTION_WORDS and len(w) > 2}
         hits = sorted(topic & answer)
         own_hit = bool(own & answer)
-        intent = 1.0 if own_hit and len(hits) >= 2 else 0.5 if own_hit or len(hits) >= 2 else 0.0
+        # A literal, non-generic shared word ("lock") shows the topic; a synonym or "support" in passing does not.
+        literal = {stem(w) for w in words(text) if w not in STOP}
+        wanted = {stem(w) for w in words(" ".join([str(question.get("text") or ""), *map(str, question.get("key_points") or [])]))
+                  if w not in STOP and w not in _QUESTION_WORDS and len(w) > 2}
+        distinctive = sorted((literal & wanted) - _GENERIC)
+        intent = 1.0 if own_hit and len(hits) >= 2 else 0.5 if own_hit or distinctive else 0.0
     parts = sentences(text) or ([text] if words(text) else [])
     # A sentence is on topic when it touches the question's concepts; one touching two counts fully.
     touch = [len(concepts(s) & topic) for s in parts] if topic else [2] * len(parts)
