@@ -185,5 +185,8 @@ def assess(question: Mapping[str, Any], text: str) -> dict[str, Any]:
     # A sentence is on topic when it touches the question's concepts; one touching two counts fully.
     touch = [len(concepts(s) & topic) for s in parts] if topic else [2] * len(parts)
     focus = sum(1.0 if t >= 2 else 0.5 if t == 1 else 0.0 for t in touch) / len(parts) if parts else 0.0
+    content_words = [w for w in words(text) if w not in STOP]
+    density = sum(1 for w in content_words if concept(w) in topic) / len(content_words) if content_words else 0.0
     return {"intent": intent, "intent_label": label, "intent_hits": hits, "focus": round(focus, 2),
+            "density": round(density, 3), "content_words": len(content_words),
             "topic_overlap": len(topic & answer), "sentences": len(parts)}

@@ -80,6 +80,15 @@ def _length_score(seconds: float) -> float:
     return max(0.4, 1.0 - (seconds - hi) / 240.0)  # rambling costs less than saying nothing
 
 
+def _wanders(question: Mapping[str, Any], rel: Mapping[str, Any]) -> bool:
+    """A long answer that spends most of its words away from the question (rambling)."""
+    if rel["sentences"] >= 5 and rel["focus"] < 0.25:
+        return True
+    # Technical answers stay on their topic: past a minute, under 15 % of the words on it is padding.
+    return (question.get("type") in ("technical", "system_design") and bool(question.get("key_points"))
+            and rel["content_words"] >= 80 and rel["density"] < 0.15)
+
+
 def _content(question: Mapping[str, Any], text: str, seconds: float) -> dict[str, Any]:
     answer = _concepts(text)
     key_points = list(question.get("key_points") or [])
@@ -99,8 +108,8 @@ def _content(question: Mapping[str, Any], text: str, seconds: float) -> dict[str
     score = 100 * (0.6 * rel_score + 0.2 * length + 0.2 * specificity)
     if off_topic:
         score = min(score, 20.0)
-    elif rel["focus"] < 0.25 and rel["sentences"] >= 5:  # a long answer that wanders away from the question
-        score *= 0.6 + 0.4 * rel["focus"]
+    elif _wanders(question, rel):
+        score *= 0.65
     score = round(score)
     intent = rel["intent_label"]
     if off_topic:
@@ -115,7 +124,7 @@ def _content(question: Mapping[str, Any], text: str, seconds: float) -> dict[str
         head = f"Your answer addresses {intent or 'the question'}"
     if off_topic:
         tail = ""
-    elif rel["focus"] < 0.25 and rel["sentences"] >= 5:
+    elif _wanders(question, rel):
         tail = "; much of it strays from the question, so cut the tangents"
     elif seconds < IDEAL_SECONDS[0]:
         tail = f"; expand to at least a minute (this answer ran {seconds:.1f} s)"
