@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.client import ApiClient, data
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.llm_engines import fake_openai, use_engine  # noqa: F401 - fixture
 
 JD = ("Backend Engineer, Payments. You will design and operate Python services on PostgreSQL and Kafka, "
       "own incident response and on-call, mentor engineers and work with product on roadmap trade-offs.")
@@ -55,3 +57,20 @@ def test_a_session_for_a_resume_needs_the_callers_ready_resume(client: ApiClient
     assert sess["resume_id"] == resume["id"] and sess["job_description"] is None
     r = make_client().post("/session/start", json={"job_type": "general", "resume_id": resume["id"]})
     assert r.status_code == 404, r.text
+
+
+def test_with_a_provider_the_next_question_is_written_for_the_job_description(
+        client: ApiClient, platform, fake_openai: FakeOpenAI, fixtures_dir: Path) -> None:  # noqa: ANN001, F811
+    with use_engine(platform, fake_openai, "openai", client):
+        r = client.post("/session/start", json={"job_type": "software_engineer", "focus_area": "technical",
+                                                "question_count": 2, "job_description": JD})
+        started = data(r)
+        assert started["first_question"]["key_points"], "the first question is drawn from the bank at once"
+        result = _upload(client, started["token"], fixtures_dir / "answer_short.wav", started["first_question"]["id"])
+        asked = [q.messages[-1]["content"] for q in fake_openai.chat_requests()]
+        written = [m for m in asked if "Job description:" in m]
+        assert len(written) == 1 and JD in written[0] and started["first_question"]["text"] in written[0]
+        # The fake server answers with a schema-shaped instance: that is the next question.
+        assert result["next_question"]["text"] == "model text"
+        sess = data(client.get(f"/session/{started['session_id']}"))
+        assert sess["questions"][1]["text"] == "model text"
