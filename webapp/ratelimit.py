@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, g, request
 from prometheus_client import Counter
+from sqlalchemy import select
 
 from core import tokens
 from core.config import Settings
@@ -37,6 +38,7 @@ class Policy:
 
 def policies(settings: Settings) -> list[Policy]:
     out = [Policy("llm", "/api/llm", Limit.parse(settings.rate_limit_llm)),
+           Policy("guest", "/auth/guest", Limit.parse(settings.rate_limit_guest)),
            Policy("llm", "/v1/chat/completions", Limit.parse(settings.rate_limit_llm)),  # one bucket with /api/llm
            Policy("copilot", "/api/copilot/", Limit.parse(settings.rate_limit_copilot))]
     for item in settings.rate_limit_routes:
@@ -75,8 +77,28 @@ def client_ip(trusted: tuple[str, ...]) -> str:
     return real or (forwarded[0] if forwarded else peer)
 
 
+_SUBJECTS: dict[str, str] = {}  # user id -> token subject (never changes); bounded below
+
+
+def _subject_of(user_id: str) -> str:
+    """The access-token subject of a user id, so session and access tokens share one bucket."""
+    subject = _SUBJECTS.get(user_id)
+    if subject is None:
+        from core.models import User
+        from webapp.state import db
+
+        subject = db().execute(select(User.subject).where(User.id == user_id)).scalar_one_or_none()
+        if subject is None:
+            return "uid:" + user_id
+        if len(_SUBJECTS) > 50_000:
+            _SUBJECTS.clear()
+        _SUBJECTS[user_id] = subject
+    return subject
+
+
 def identity(settings: Settings) -> str:
-    """`user:<subject>` for a valid token, else `ip:<hash of IP + user agent>`. Memoised per request."""
+    """`user:<subject>` for a valid token (access or session), else `ip:<hash of IP + user agent>`.
+    Memoised per request."""
     if "client_identity" in g:
         return g.client_identity
     ident: str | None = None
@@ -85,7 +107,8 @@ def identity(settings: Settings) -> str:
         if header.lower().startswith("bearer "):
             ident = "user:" + str(tokens.verify_access_token(settings, header[7:].strip())["sub"])
         elif request.headers.get("X-Session-Token"):
-            ident = "uid:" + str(tokens.verify_session_token(settings, request.headers["X-Session-Token"])["sub"])
+            uid = str(tokens.verify_session_token(settings, request.headers["X-Session-Token"])["sub"])
+            ident = "user:" + _subject_of(uid)
     except Unauthorized:
         ident = None  # a bad token is judged by the view; here it is just an anonymous client
     if ident is None:
@@ -101,6 +124,7 @@ class RateLimiter:
         self.store = store
         self.policies = policies(settings)
         self.default = Policy("default", "/", Limit.parse(settings.rate_limit_default))
+        self.guests_total = Policy("guest-deployment", "/auth/guest", Limit.parse(settings.rate_limit_guest_total))
 
     def policy_for(self, path: str) -> Policy:
         return next((p for p in self.policies if path == p.prefix.rstrip("/") or path.startswith(p.prefix)),
@@ -110,9 +134,18 @@ class RateLimiter:
         if request.method == "OPTIONS" or request.path.startswith(EXEMPT):
             return
         policy = self.policy_for(request.path)
-        key = f"{policy.name}:{identity(self.settings)}"
+        if policy.name == "guest":
+            # Each guest brings its own buckets and free quota: limit their making by address alone
+            # (a rotated User-Agent is not a new client), and for the deployment as a whole.
+            address = hashlib.sha256(client_ip(self.settings.trusted_proxies).encode()).hexdigest()[:32]
+            keys = [(policy, f"guest:ip:{address}"), (self.guests_total, "guest:deployment")]
+        else:
+            keys = [(policy, f"{policy.name}:{identity(self.settings)}")]
         try:
-            decision = self.store.take(key, policy.limit)
+            for policy, key in keys:
+                decision = self.store.take(key, policy.limit)
+                if not decision.allowed:
+                    break
         except Exception as exc:  # noqa: BLE001 - a limiter outage must not take the API down
             log.warning("rate limiter store unavailable (%s); letting the request through", exc.__class__.__name__)
             return

@@ -79,3 +79,35 @@ def test_refusals_are_counted_by_route_method_status_and_mode(platform) -> None:
                 and 'route="/auth/me"' in l)
     assert 'method="GET"' in line and 'status="429"' in line and 'mode="redis"' in line
     assert float(line.rsplit(" ", 1)[1]) >= 2
+
+
+def test_guests_are_limited_per_address_whatever_the_user_agent_and_per_deployment(platform) -> None:  # noqa: ANN001
+    """Issue 13 item 13: 120 guests from one address with rotating User-Agents was 120/120."""
+    with web_process(platform, rate_limits_enabled=True, allow_guest=True, rate_limit_guest="3/hour",
+                     rate_limit_guest_total="5/hour", trusted_proxies=("127.0.0.1/32",)) as url:
+        rotated = [requests.post(url + "/auth/guest", headers={"User-Agent": f"agent-{i}"}, timeout=10)
+                   for i in range(5)]
+        assert [r.status_code for r in rotated] == [201, 201, 201, 429, 429]
+        assert rotated[-1].json()["details"]["policy"] == "guest"
+        # Other addresses (through a trusted proxy) have their own 3, but the deployment only 5 in all.
+        others = [requests.post(url + "/auth/guest", headers={"X-Forwarded-For": f"10.1.0.{i}"}, timeout=10)
+                  for i in range(4)]
+        assert [r.status_code for r in others] == [201, 201, 429, 429]
+        assert others[-1].json()["details"]["policy"] == "guest-deployment"
+
+
+def test_a_users_session_token_and_access_token_share_one_bucket(platform) -> None:  # noqa: ANN001
+    from tests.support.client import data
+
+    with web_process(platform, rate_limits_enabled=True, rate_limit_default="4/hour") as url:
+        bearer = {"Authorization": f"Bearer {_token(platform)}"}
+        started = requests.post(url + "/session/start", json={"job_type": "software_engineer",
+                                                              "focus_area": "behavioral"}, headers=bearer, timeout=10)
+        session = {"X-Session-Token": data(started)["token"]}
+        sid = data(started)["session_id"]
+        answers = [requests.get(url + "/auth/me", headers=bearer, timeout=10),
+                   requests.get(url + f"/session/{sid}", headers=session, timeout=10),
+                   requests.get(url + f"/session/{sid}", headers=session, timeout=10),
+                   requests.get(url + "/auth/me", headers=bearer, timeout=10)]
+    # One bucket of 4: the start, then 3 more whichever token; separate buckets would let all through.
+    assert [r.status_code == 429 for r in answers] == [False, False, False, True], [r.status_code for r in answers]
