@@ -130,7 +130,7 @@ $("guest").addEventListener("click", () => guarded($("guest"), async () => {
   const { data } = await api("POST", "/auth/guest", { auth: false });
   auth.token = data.token;
   await signedIn();
-  setStatus("Signed in as a guest.");
+  setStatus("Signed in. Set up a practice session below.");
 }));
 
 // A guest's history is reachable only through the guest token in this browser: warn before dropping it.
