@@ -121,6 +121,7 @@ def generate_questions(session: Session, ctx: JobContext, interview_id: str, cou
     plan = llm.structured("questions", [{"role": "user", "content": (
         f"Write {count} {qtype.replace('_', ' ')} interview questions for a {interview.job_type.replace('_', ' ')} "
         f"candidate at {interview.difficulty} difficulty. For each, list the key points a strong answer covers. "
+        f"In the candidate's own words, the interview is: {interview.title or interview.job_type}.\n"
         f"Do not repeat these questions:\n{asked}")}], QuestionPlan, local=from_bank)
     ctx.progress("questions", 0.9)
     bank_ids = {p["text"]: p["id"] for p in question_bank.load_bank()} if llm.name == "local" else {}

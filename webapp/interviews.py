@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
+import time
 from datetime import timedelta
 from typing import Annotated, Literal
 
 from flask import Blueprint, Response, request
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
 
 from core.clock import iso, utcnow
@@ -20,6 +21,7 @@ from jobs.practice import add_question, question_dict
 from webapp.auth import current_user, login_required
 from webapp.enqueue import enqueue, job_links
 from webapp.envelope import ok
+from webapp.openapi import NOT_BLANK
 from webapp.state import db, state
 from webapp.validation import Strict, json_body, query
 
@@ -69,14 +71,22 @@ class DifficultyRequest(Strict):
     difficulty: Difficulty | None = None  # absent: adapt to the last answer's score
 
 
+# Any name, e.g. "problem_solving"; it must hold a visible character (NOT_BLANK, as the spec says).
 DimensionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
-                                                 pattern=r"^[^\x00-\x1f]+$")]
+                                                 pattern=NOT_BLANK)]
 Score = Annotated[float, Field(ge=0, le=100)]
+
+
+def _names_must_match(schema: dict) -> None:
+    # pydantic states the name pattern as patternProperties; say that no other names are allowed.
+    schema["properties"]["scores"]["anyOf"][0]["additionalProperties"] = False
 
 
 class ScoreRequest(Strict):
     """Document 004: `{"scores": {"technical": 85, "communication": 90, "problem_solving": 80},
     "feedback": "…"}`: any dimension names, each 0-100. The report and exports use these dimensions."""
+
+    model_config = ConfigDict(json_schema_extra=_names_must_match)
 
     scores: dict[DimensionName, Score] | None = Field(default=None, max_length=20)
     overall: Score | None = None
