@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-import time
 from datetime import timedelta
 from typing import Annotated, Literal
 
