@@ -126,7 +126,6 @@ INTENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 _GENERIC = frozenset(stem(w) for w in (
     "support plan clear strong good regular document process approach example specific concrete people time "
     "value quality case step way goal outcome result impact change help problem work").split())
-_CUE_WORDS = {label: tuple(cues) for _, label, cues in INTENTS}
 
 
 def intent_of(question: Mapping[str, Any]) -> tuple[str, list[str]]:
