@@ -95,9 +95,6 @@ class Settings:
     rate_limit_default: str = "100/minute"
     rate_limit_llm: str = "10/minute"
     rate_limit_copilot: str = "30/minute"
-    # POST /auth/guest: per client address (never its user agent), and for the whole deployment
-    rate_limit_guest: str = "20/hour"
-    rate_limit_guest_total: str = "500/hour"
     rate_limits_enabled: bool = True
     # per-route overrides, "PATH_PREFIX=N/period" (e.g. "/api/resume/generate=5/minute")
     rate_limit_routes: tuple[str, ...] = ()
@@ -200,8 +197,6 @@ class Settings:
             rate_limit_default=env.get("VOICEMOCK_RATE_LIMIT_DEFAULT", "100/minute"),
             rate_limit_llm=env.get("VOICEMOCK_RATE_LIMIT_LLM", "10/minute"),
             rate_limit_copilot=env.get("VOICEMOCK_RATE_LIMIT_COPILOT", "30/minute"),
-            rate_limit_guest=env.get("VOICEMOCK_RATE_LIMIT_GUEST", "20/hour"),
-            rate_limit_guest_total=env.get("VOICEMOCK_RATE_LIMIT_GUEST_TOTAL", "500/hour"),
             rate_limits_enabled=_bool(env.get("VOICEMOCK_RATE_LIMITS"), True),
             rate_limit_routes=_list(env.get("VOICEMOCK_RATE_LIMIT_ROUTES")),
             plan_quotas=_list(env.get("VOICEMOCK_PLAN_QUOTAS")),

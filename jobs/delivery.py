@@ -13,8 +13,13 @@ Heuristics, kept deliberately simple and predictable:
   alone is a discourse marker that links to what came before, not a filler.
 - "kind of"/"sort of" after a determiner ("what kind of database") are neither fillers nor hedges;
   otherwise they count as both (they are filler and hedge at once: "it was kind of slow").
-- Pauses are gaps between consecutive words, rounded to milliseconds before thresholding so that a
-  gap of exactly 1.5 s counts.
+- Pauses come from the audio when its speech profile is given (`speech`: the VAD's speech regions,
+  `Transcript.speech`): a pause is a silence between two speech regions inside the answer (between
+  its first and last word). Whisper stretches a word over the silence after it (the JFK clip's ~1.1 s
+  gaps came out as 0.3 s word gaps), and a gap between words where the audio has speech is not a pause
+  (words the decoder missed). Without a profile (words reloaded, crafted timings) pauses are the gaps
+  between consecutive words. Either way they are rounded to milliseconds before thresholding so that
+  a gap of exactly 1.5 s counts.
 """
 from __future__ import annotations
 
@@ -101,11 +106,15 @@ class _Tok:
     end: float
 
 
-def analyze_delivery(words: Sequence[Any], duration: float | None = None) -> dict[str, Any]:
-    """Delivery figures for one answer; `words` are `jobs.stt.Word`s or mappings with text/start/end."""
+def analyze_delivery(
+    words: Sequence[Any], duration: float | None = None, speech: Sequence[Sequence[float]] | None = None
+) -> dict[str, Any]:
+    """Delivery figures for one answer; `words` are `jobs.stt.Word`s or mappings with text/start/end;
+    `speech` the audio's speech regions as (start, end) seconds, when known."""
     toks = _tokens(words)
+    regions = [(float(a), float(b)) for a, b in speech] if speech else []
     span = round(toks[-1].end - toks[0].start, 3) if toks else 0.0
-    pauses = _pauses(toks)
+    pauses = _pauses(_gaps(toks, regions))
     long_gaps = sum(p["seconds"] for p in pauses["items"])
     wpm = round(len(toks) / (span / 60.0), 1) if span > 0 else 0.0
     fillers = _fillers(toks)
@@ -125,7 +134,7 @@ def analyze_delivery(words: Sequence[Any], duration: float | None = None) -> dic
             "by_word": dict(Counter(f["word"] for f in fillers)),
         },
         "pauses": pauses,
-        "time_to_first_word_seconds": round(toks[0].start, 3) if toks else 0.0,
+        "time_to_first_word_seconds": round(_first_word_start(toks, regions), 3) if toks else 0.0,
         "star": _star(toks),
         "hedges": _hedges(toks),
     }
@@ -165,14 +174,35 @@ def _tokens(words: Iterable[Any]) -> list[_Tok]:
     return toks
 
 
-def _pauses(toks: Sequence[_Tok]) -> dict[str, Any]:
+def _gaps(toks: Sequence[_Tok], speech: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(start, end) of every silence inside the answer: from the speech profile when there is one,
+    else the gaps between consecutive words."""
+    if not toks:
+        return []
+    if speech:
+        first, last = toks[0].start, toks[-1].end
+        return [(a, b) for (_, a), (b, _) in zip(speech, speech[1:]) if first < (a + b) / 2 < last]
+    return [(prev.end, nxt.start) for prev, nxt in zip(toks, toks[1:])]
+
+
+def _first_word_start(toks: Sequence[_Tok], speech: Sequence[tuple[float, float]]) -> float:
+    """When the first word starts; Whisper often dates it into the silence before it, so it is moved
+    to the start of the speech it lies in."""
+    start = toks[0].start
+    for a, b in speech:
+        if b > start:
+            return max(start, a) if a < toks[0].end else start
+    return start
+
+
+def _pauses(gaps: Sequence[tuple[float, float]]) -> dict[str, Any]:
     items = []
     longest = 0.0
-    for prev, nxt in zip(toks, toks[1:]):
-        gap = round(max(nxt.start - prev.end, 0.0), 3)
+    for start, end in gaps:
+        gap = round(max(end - start, 0.0), 3)
         longest = max(longest, gap)
         if gap >= PAUSE_SECONDS:
-            items.append({"start": round(prev.end, 3), "end": round(nxt.start, 3), "seconds": gap})
+            items.append({"start": round(start, 3), "end": round(end, 3), "seconds": gap})
     return {
         "count_1_5s": len(items),
         "count_3s": sum(1 for p in items if p["seconds"] >= LONG_PAUSE_SECONDS),

@@ -16,7 +16,7 @@ from jobs.context import JobContext
 from jobs.delivery import analyze_delivery
 from jobs.llm import llm_for_user
 from jobs.audio_limits import bill_audio, measure_audio
-from jobs.stt import Transcript, get_stt
+from jobs.stt import Transcript, stt_for
 
 
 NO_SPEECH = ("No speech was heard in this answer, so it was not scored and the question is still open. "
@@ -88,7 +88,7 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
 
     if transcript is None:
         ctx.progress("transcription", 0.05)
-        stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
+        stt = stt_for(ctx.settings)
 
         def on_segment(seg: Any) -> None:
             data = {"stage": "transcription", "turn_id": turn_id, "segment": seg.to_dict()}
@@ -104,7 +104,7 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
         raise BadInput(NO_SPEECH, stage="transcription")
 
     ctx.progress("delivery", 0.82)
-    delivery = analyze_delivery(transcript.words, info.duration)
+    delivery = analyze_delivery(transcript.words, info.duration, transcript.speech)
     ctx.partial({"stage": "delivery", "turn_id": turn_id, "delivery": delivery})
 
     llm = llm_for_user(session, ctx, interview.user_id)

