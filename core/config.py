@@ -95,6 +95,9 @@ class Settings:
     rate_limit_default: str = "100/minute"
     rate_limit_llm: str = "10/minute"
     rate_limit_copilot: str = "30/minute"
+    # POST /auth/guest: per client address (never its user agent), and for the whole deployment
+    rate_limit_guest: str = "20/hour"
+    rate_limit_guest_total: str = "500/hour"
     rate_limits_enabled: bool = True
     # per-route overrides, "PATH_PREFIX=N/period" (e.g. "/api/resume/generate=5/minute")
     rate_limit_routes: tuple[str, ...] = ()
@@ -109,6 +112,7 @@ class Settings:
     stt_model: str | None = None
     stt_compute_type: str = "int8"
     stt_cpu_threads: int = 0
+    stt_beam_size: int = 1
     stt_beam_size: int = 1
     # llm
     llm_provider: str = "local"
@@ -197,6 +201,8 @@ class Settings:
             rate_limit_default=env.get("VOICEMOCK_RATE_LIMIT_DEFAULT", "100/minute"),
             rate_limit_llm=env.get("VOICEMOCK_RATE_LIMIT_LLM", "10/minute"),
             rate_limit_copilot=env.get("VOICEMOCK_RATE_LIMIT_COPILOT", "30/minute"),
+            rate_limit_guest=env.get("VOICEMOCK_RATE_LIMIT_GUEST", "20/hour"),
+            rate_limit_guest_total=env.get("VOICEMOCK_RATE_LIMIT_GUEST_TOTAL", "500/hour"),
             rate_limits_enabled=_bool(env.get("VOICEMOCK_RATE_LIMITS"), True),
             rate_limit_routes=_list(env.get("VOICEMOCK_RATE_LIMIT_ROUTES")),
             plan_quotas=_list(env.get("VOICEMOCK_PLAN_QUOTAS")),
@@ -207,6 +213,7 @@ class Settings:
             stt_model=env.get("VOICEMOCK_STT_MODEL") or None,
             stt_compute_type=env.get("VOICEMOCK_STT_COMPUTE_TYPE", "int8"),
             stt_cpu_threads=_int(env, "VOICEMOCK_STT_THREADS", 0),
+            stt_beam_size=max(1, _int(env, "VOICEMOCK_STT_BEAM_SIZE", 1)),
             stt_beam_size=max(1, _int(env, "VOICEMOCK_STT_BEAM_SIZE", 1)),
             llm_provider=env.get("VOICEMOCK_LLM_PROVIDER") or ("openai" if env.get("OPENAI_API_KEY") else "local"),
             llm_model=env.get("VOICEMOCK_LLM_MODEL", "gpt-4o-mini"),
