@@ -113,7 +113,6 @@ class Settings:
     stt_compute_type: str = "int8"
     stt_cpu_threads: int = 0
     stt_beam_size: int = 1
-    stt_beam_size: int = 1
     # llm
     llm_provider: str = "local"
     llm_model: str = "gpt-4o-mini"
@@ -213,7 +212,6 @@ class Settings:
             stt_model=env.get("VOICEMOCK_STT_MODEL") or None,
             stt_compute_type=env.get("VOICEMOCK_STT_COMPUTE_TYPE", "int8"),
             stt_cpu_threads=_int(env, "VOICEMOCK_STT_THREADS", 0),
-            stt_beam_size=max(1, _int(env, "VOICEMOCK_STT_BEAM_SIZE", 1)),
             stt_beam_size=max(1, _int(env, "VOICEMOCK_STT_BEAM_SIZE", 1)),
             llm_provider=env.get("VOICEMOCK_LLM_PROVIDER") or ("openai" if env.get("OPENAI_API_KEY") else "local"),
             llm_model=env.get("VOICEMOCK_LLM_MODEL", "gpt-4o-mini"),
