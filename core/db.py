@@ -46,6 +46,8 @@ def _sqlite_pragmas(dbapi_conn, _record, busy_ms: int = SQLITE_BUSY_MS) -> None:
 
 
 def make_engine(url: str, *, sqlite_busy_ms: int = SQLITE_BUSY_MS, **kw: object) -> Engine:
+    # Errors never carry a statement's parameters (resume text, Stripe payloads, tokens) into logs.
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -80,6 +82,7 @@ class Database:
         retries once on a connection found dead instead of paying a round trip on every checkout."""
         assert not self.is_sqlite, "SQLite has no autocommit engine (embedded mode uses sessions)"
         return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20,
+                             hide_parameters=True,
                              connect_args={"connect_timeout": 5, "options": "-c synchronous_commit=off"})
 
     def run_statement(self, sql: str, params: dict) -> Row | None:

@@ -5,6 +5,7 @@ from flask import Flask
 
 from core.config import Settings
 from core.events import EventHub
+from core.logs import ensure_logging
 from workers import runtime as worker_runtime
 from workers.runtime import Runtime
 
@@ -15,6 +16,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from webapp.cooperative import make_postgres_cooperative
 
     settings = settings or Settings.from_env()
+    ensure_logging(settings.log_json, settings.log_level)  # gunicorn workers too: JSON with request ids
     make_postgres_cooperative()  # under gevent, before any connection exists
     if runtime is None:
         runtime = worker_runtime.get() if worker_runtime.is_configured() else worker_runtime.configure(settings)

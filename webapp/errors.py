@@ -73,7 +73,11 @@ def _database_error(exc: DBAPIError) -> Response:
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         return error("the database is unavailable; try again shortly", status=503, stage="database",
                      headers={"Retry-After": "5"})
-    log.exception("unexpected database error")
+    # Never the driver's message or a traceback: PostgreSQL quotes the offending value and psycopg2 the
+    # whole statement with its parameters interpolated (resume text, Stripe payloads, tokens).
+    orig = getattr(exc, "orig", None)
+    log.error("unexpected database error: %s (sqlstate %s)", type(orig or exc).__name__,
+              getattr(orig, "pgcode", None) or "unknown")
     return error("internal server error", status=500, stage="database")
 
 
