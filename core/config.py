@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Mapping
 
 SECRET_FIELDS = {"secret_key", "cron_secret", "openai_api_key", "stripe_secret_key", "stripe_webhook_secret",
+                 "metrics_token",
                  "tracking_secret", "database_url", "redis_url", "broker_url"}
 
 
@@ -107,6 +108,11 @@ class Settings:
     # per-entry cron overrides for `voicemock scheduler`, "NAME=CRON" separated by ";" (see scheduler/schedule.py)
     schedule_crons: tuple[str, ...] = ()
     worker_metrics_port: int = 0
+    worker_metrics_host: str = "127.0.0.1"
+    # web /metrics: served to these networks (direct connections only, not through a proxy) or to
+    # `Authorization: Bearer <metrics_token>`
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    metrics_token: str = ""
     sse_heartbeat_seconds: float = 15.0
     # speech
     stt_model: str | None = None
@@ -208,6 +214,9 @@ class Settings:
             scheduler_interval=_float(env, "VOICEMOCK_SCHEDULER_INTERVAL", 5.0),
             schedule_crons=tuple(x.strip() for x in env.get("VOICEMOCK_SCHEDULE_CRONS", "").split(";") if x.strip()),
             worker_metrics_port=_int(env, "VOICEMOCK_WORKER_METRICS_PORT", 0),
+            worker_metrics_host=env.get("VOICEMOCK_WORKER_METRICS_HOST") or "127.0.0.1",
+            metrics_allow=_list(env.get("VOICEMOCK_METRICS_ALLOW"), ("127.0.0.1/32", "::1/128")),
+            metrics_token=env.get("VOICEMOCK_METRICS_TOKEN", ""),
             sse_heartbeat_seconds=_float(env, "VOICEMOCK_SSE_HEARTBEAT", 15.0),
             stt_model=env.get("VOICEMOCK_STT_MODEL") or None,
             stt_compute_type=env.get("VOICEMOCK_STT_COMPUTE_TYPE", "int8"),

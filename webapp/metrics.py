@@ -4,17 +4,19 @@ at scrape time: queue depth and dead letters per queue (from the broker), jobs b
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
 from typing import Iterator
 
-from flask import Flask
+from flask import Flask, request
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import func, select
 
+from core.errors import Forbidden
 from core.models import Job
 from workers import liveness, runtime
 from workers.broker import QUEUES
@@ -61,6 +63,11 @@ class PlatformCollector:
                 depth[q] = int(values[3 * i]) + int(values[3 * i + 1])
                 dead[q] = int(values[3 * i + 2])
             workers = liveness.count(client, rt.settings.redis_prefix)
+        elif hasattr(broker, "get_queue_message_counts"):  # RabbitMQ: the counts of a passive declare
+            for q in QUEUES:
+                ready, delayed, dead_n = broker.get_queue_message_counts(q)
+                depth[q] = int(ready) + int(delayed)
+                dead[q] = int(dead_n)
         elif hasattr(broker, "queues"):  # StubBroker (embedded): the in-process worker is the one worker
             for q in QUEUES:
                 depth[q] = broker.queues[q].qsize() if q in broker.queues else 0
@@ -102,6 +109,27 @@ class PlatformCollector:
             log.warning("job figures unavailable: %s", exc.__class__.__name__)
 
 
+_FORWARDED = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
+
+
+def _require_scraper() -> None:
+    """Prometheus only: `Authorization: Bearer <VOICEMOCK_METRICS_TOKEN>`, or a direct connection from
+    VOICEMOCK_METRICS_ALLOW (loopback by default). A request relayed by a proxy (it names a client in
+    a forwarding header) is never admitted by address: the proxy's own address would admit everyone."""
+    from webapp.ratelimit import _in
+    from webapp.state import settings
+
+    s = settings()
+    if s.metrics_token and hmac.compare_digest(request.headers.get("Authorization", "").encode(),
+                                               f"Bearer {s.metrics_token}".encode()):
+        return
+    relayed = any(request.headers.get(h) for h in _FORWARDED)
+    if not relayed and _in(request.remote_addr or "", s.metrics_allow):
+        return
+    raise Forbidden("metrics are for Prometheus: scrape with the metrics token (VOICEMOCK_METRICS_TOKEN) or "
+                    "from an address in VOICEMOCK_METRICS_ALLOW")
+
+
 def init_app(app: Flask) -> None:
     global _collector_registered
     import workers.metrics  # noqa: F401 - job duration, retries and sweeper counters live in the registry
@@ -115,9 +143,11 @@ def init_app(app: Flask) -> None:
     @app.get("/metrics")
     @_exporter.do_not_track()
     def metrics():  # noqa: ANN202 - a text exposition, not the envelope
+        _require_scraper()
         body, content_type = _exporter.generate_metrics()
         return app.response_class(body, status=200, headers={"Content-Type": content_type})
 
     from webapp.openapi import document
 
-    document(auth=None, summary="Prometheus metrics", content="text/plain", tags=["operations"])(metrics)
+    document(auth=None, summary="Prometheus metrics (metrics token or an allowed address)", content="text/plain",
+             tags=["operations"])(metrics)

@@ -35,11 +35,6 @@ if settings.redis_url:
 
     liveness.start(settings.redis_url, settings.redis_prefix)
 if settings.worker_metrics_port:
-    from prometheus_client import start_http_server
+    import workers.metrics
 
-    import workers.metrics  # noqa: F401 - registers the job counters and histograms
-
-    try:
-        start_http_server(settings.worker_metrics_port)
-    except OSError:
-        pass
+    workers.metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
