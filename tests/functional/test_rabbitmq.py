@@ -70,6 +70,9 @@ def test_a_job_goes_through_http_rabbitmq_and_a_worker(pg_url: str, redis_url: s
         assert job["result"]["payload"] == {"via": "rabbitmq"}
         queues = _ctl("list_queues", "-p", amqp_url.rsplit("/", 1)[1], "name", "--quiet")
         assert {"default", "llm", "stt", "maintenance"} <= set(queues.split()), queues
+        metrics = api.get("/metrics")
+        assert metrics.status_code == 200 and 'voicemock_queue_depth{queue="default"} 0.0' in metrics.text, \
+            "the queue depth an autoscaler reads comes from RabbitMQ too"
     finally:
         worker.stop()
         web.stop()
