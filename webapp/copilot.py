@@ -19,6 +19,7 @@ from jobs.stt import probe_audio
 from webapp.auth import authenticate, current_user, login_required, stream_url
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
+from webapp.openapi import document
 from webapp.sse import stream_response
 from webapp.state import db, settings, state
 from webapp.validation import Strict, json_body, parse, query
@@ -79,6 +80,9 @@ def _chunk_dict(c: CopilotChunk) -> dict:
 
 
 @bp.post("/start")
+@document(status=201, summary="Start a copilot session", data={
+    "type": "object", "required": ["session_id", "stream_url"],
+    "properties": {"session_id": {"type": "string"}, "stream_url": {"type": "string"}}})
 @login_required
 def start() -> Response:
     body = json_body(StartCopilot, allow_empty=True)

@@ -20,7 +20,7 @@ from jobs.practice import add_question, question_dict
 from webapp.auth import current_user, login_required
 from webapp.enqueue import enqueue, job_links
 from webapp.envelope import ok
-from webapp.openapi import NOT_BLANK
+from webapp.openapi import NOT_BLANK, document
 from webapp.state import db, state
 from webapp.validation import Strict, json_body, query
 
@@ -96,6 +96,20 @@ class ExportQuery(Strict):
     format: Literal["json", "text", "markdown", "pdf"] = "json"
 
 
+# Response shapes document 004 prints (inside the envelope's `data`), for /openapi.json.
+_STR, _NUM = {"type": "string"}, {"type": ["number", "null"]}
+INTERVIEW_ITEM = {"type": "object", "required": ["id", "user_id", "role", "type", "status", "created_at"],
+                  "properties": {"id": _STR, "user_id": _STR, "role": _STR, "type": _STR, "status": _STR,
+                                 "created_at": {"type": "string", "format": "date-time"}, "title": _STR,
+                                 "job_type": _STR, "focus_area": _STR, "difficulty": _STR}}
+LIST_DATA = {"type": "object", "required": ["interviews"],
+             "properties": {"interviews": {"type": "array", "items": INTERVIEW_ITEM}}}
+_LINES = {"type": "array", "items": _STR}
+REPORT_DATA = {"type": "object", "properties": {
+    "overall_score": _NUM, "strengths": _LINES, "weaknesses": _LINES, "recommendations": _LINES,
+    "dimensions": {"type": "object", "additionalProperties": _NUM}}}
+
+
 def owned(interview_id: str) -> Interview:
     interview = db().get(Interview, interview_id)
     if interview is None or interview.user_id != current_user().id or interview.deleted_at is not None:
@@ -124,6 +138,7 @@ def detail_dict(i: Interview) -> dict:
 
 
 @bp.get("")
+@document(data=LIST_DATA, summary="Your interviews (text and voice)")
 @login_required
 def list_interviews() -> Response:
     q = query(ListQuery)
@@ -139,6 +154,7 @@ def list_interviews() -> Response:
 
 
 @bp.post("")
+@document(data=INTERVIEW_ITEM, status=201, summary="Create an interview (free-text role and type)")
 @login_required
 def create_interview() -> Response:
     body = json_body(CreateInterview, allow_empty=True)
@@ -293,6 +309,8 @@ def _wait_finished(job_id: str, seconds: float) -> bool:
 
 
 @bp.get("/<interview_id>/report")
+@document(data=REPORT_DATA, summary="The interview's report (202 with its job while computed; Prefer: "
+                                    "respond-async answers that at once)")
 @login_required
 def get_report(interview_id: str) -> Response:
     interview = owned(interview_id)

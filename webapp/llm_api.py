@@ -103,13 +103,19 @@ def _effective(user_settings: dict | None) -> dict:
             "available_providers": [p for p in PROVIDERS if p != "openai" or openai_available(settings())]}
 
 
+_SETTINGS_DATA = {"type": "object", "required": ["provider", "model", "temperature"], "properties": {
+    "provider": {"type": "string"}, "model": {"type": "string"}, "temperature": {"type": "number"}}}
+
+
 @bp.get("/settings/llm")
+@document(data=_SETTINGS_DATA, summary="Your effective LLM settings")
 @login_required
 def get_settings() -> Response:
     return ok(_effective(current_user().llm_settings))
 
 
 @bp.put("/settings/llm")
+@document(data=_SETTINGS_DATA, summary="Change your LLM settings (only the fields sent)")
 @login_required
 def put_settings() -> Response:
     body = json_body(LLMSettings)

@@ -60,6 +60,11 @@ def _caller_or_guest() -> User:
 
 
 @bp.post("/session/start")
+@document(status=201, summary="Start a voice practice session (free-text job_type and focus_area; without "
+                              "credentials where guests are allowed, as a new guest)", data={
+    "type": "object", "required": ["session_id", "token"], "properties": {
+        "session_id": {"type": "string"}, "token": {"type": "string"}, "title": {"type": "string"},
+        "access_token": {"type": "string", "description": "a new guest's bearer token"}}})
 def start() -> Response:
     body = json_body(StartSession)
     user = _caller_or_guest()
