@@ -121,6 +121,11 @@ INTENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (r"leaving", "why you are leaving", ("leaving", "growth", "opportunity", "looking for")),
     (r"decision", "a decision", ("decision", "trade", "option", "weighed")),
     (r"prioriti[sz]e|urgent|more work than", "prioritizing", ("prioritize", "urgent", "impact", "first", "scope")),
+    (r"let someone go|\bfire\b|lay ?off", "letting someone go",
+     ("let go", "let him go", "let her go", "let them go", "fired", "termination", "terminate", "laid off",
+      "layoff", "performance plan", "dismiss")),
+    (r"about yourself", "who you are and what you do",
+     ("i am", "i'm", "currently", "my background", "years", "i work", "i have been", "my role")),
 )
 # Key-point words any answer may use in passing; they do not show the answer is about the question.
 _GENERIC = frozenset(stem(w) for w in (

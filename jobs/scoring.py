@@ -104,7 +104,9 @@ def _content(question: Mapping[str, Any], text: str, seconds: float) -> dict[str
     length = _length_score(seconds)
     # Relevance to the question asked gates the rest: polish cannot make up for answering another question.
     rel_score = 0.45 * coverage + 0.35 * rel["intent"] + 0.20 * rel["focus"]
-    off_topic = rel["intent"] == 0 and coverage < 0.5
+    # Missing the intent is off-topic unless the key points are mostly there; a known intent ("a mistake",
+    # "letting someone go") asks for more of them, as its key points are easy to brush in passing.
+    off_topic = rel["intent"] == 0 and coverage < (0.75 if rel["intent_label"] else 0.5)
     score = 100 * (0.6 * rel_score + 0.2 * length + 0.2 * specificity)
     if off_topic:
         score = min(score, 20.0)
