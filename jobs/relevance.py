@@ -99,11 +99,15 @@ def concepts(text: str) -> set[str]:
 
 # Question patterns → the words an answer to it must touch (its intent). First match wins.
 INTENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (r"\bmistake|\berror\b", "a mistake you made", ("mistake", "my fault", "wrong", "i missed", "i broke", "i caused")),
+    (r"\bmistake|\berror\b", "a mistake you made",
+     ("mistake", "my fault", "wrong", "i missed", "broke", "i caused", "accidentally", "by accident", "bad",
+      "should have", "rolled back", "roll back", "i introduced", "outage")),
     (r"\bfail(ed|ure)?\b|did not go as planned|deal you lost|missed your quota",
-     "a failure", ("fail", "mistake", "lost", "missed", "wrong", "didn't work", "did not work", "fell short")),
+     "a failure", ("fail", "mistake", "lost", "missed", "wrong", "didn't", "did not", "fell short", "ran out",
+                   "shut down", "went wrong", "gave up", "not survive", "hard way")),
     (r"conflict|disagree", "a disagreement", ("conflict", "disagree", "pushed back", "objected", "different view")),
-    (r"\bgoal\b", "a goal you set", ("goal", "set out to", "aimed", "wanted to reach")),
+    (r"\bgoal\b", "a goal you set", ("goal", "set out to", "aimed", "wanted to", "planned to", "set myself",
+                                      "decided to", "my aim", "by the end of")),
     (r"deadline", "a tight deadline", ("deadline", "days", "weeks", "by friday", "time pressure", "rushed", "launch date")),
     (r"feedback|critic", "feedback you received", ("feedback", "told me", "pointed out", "review")),
     (r"weakness", "a weakness", ("weakness", "struggle", "working on", "improve", "not good at")),
