@@ -140,3 +140,7 @@ def statuses(op: dict[str, Any], path: str) -> None:
         found["429"] = "Rate limited: retry after Retry-After seconds"
     for code, desc in found.items():
         op["responses"].setdefault(code, {**error, "description": desc})
+    if any("text/event-stream" in r.get("content", {}) for r in op["responses"].values()) and \
+            any(p["in"] == "path" for p in op.get("parameters", [])):
+        # webapp/sse.py: a reconnect whose Last-Event-ID is the stream's final event (an EventSource stops)
+        op["responses"].setdefault("204", {"description": "The stream has ended: Last-Event-ID was its final event"})

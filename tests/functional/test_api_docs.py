@@ -34,6 +34,7 @@ def test_every_operation_has_a_human_summary_examples_and_its_statuses(anon: Api
     example = next(r for c, r in report["responses"].items() if c.startswith("2") and c != "2XX")
     assert example["content"]["application/json"]["example"]["data"]["overall_score"] == 85  # document 004
     assert "201" not in spec["paths"]["/api/llm"]["post"]["responses"]
+    assert "204" in spec["paths"]["/api/jobs/{job_id}/events"]["get"]["responses"]  # a finished stream
 
 
 @pytest.mark.browser
