@@ -89,6 +89,7 @@ def sniff(data: bytes, kind: str) -> Sniffed:
     if kind == "pdf":
         if not data.lstrip()[:1024].startswith(b"%PDF-") and b"%PDF-" not in data[:1024]:
             raise UnsupportedMediaType("the file is not a PDF (no %PDF- header)")
+        _refuse_declared_pages(data)  # milliseconds, before pypdf spends seconds on a 100 000-page tree
         return Sniffed("pdf", pages=_pdf_pages(data))
     if not data.startswith(b"PK\x03\x04"):
         raise UnsupportedMediaType("the file is not a .docx (not a zip container)")
@@ -110,6 +111,18 @@ def _pdf_reader(data: bytes) -> Any:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError) as exc:
         # pypdf raises many exception types on damaged files; any of them means "cannot decode".
         raise DecodeError(f"the PDF cannot be read: {type(exc).__name__}") from exc
+
+
+_COUNT = re.compile(rb"/Count\s+(\d{1,12})")
+
+
+def _refuse_declared_pages(data: bytes) -> None:
+    """A page tree states its size (`/Count`) in plain sight unless it sits in a compressed object
+    stream: a PDF that declares more than MAX_PAGES is refused without parsing it."""
+    declared = max((int(m.group(1)) for m in _COUNT.finditer(data)), default=0)
+    if declared > MAX_PAGES:
+        raise PayloadTooLarge(f"the PDF has {declared} pages; a resume may have at most {MAX_PAGES}",
+                              stage="decode")
 
 
 def _pdf_pages(data: bytes) -> int:

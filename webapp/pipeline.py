@@ -123,6 +123,17 @@ def _gevent_patched() -> bool:
     return bool(monkey.is_module_patched("socket"))
 
 
+def off_loop(fn: Any, *args: Any) -> Any:
+    """Run CPU-bound `fn(*args)` (document parsing) where it cannot stall the server: under gevent on
+    the hub's native thread pool, so the event loop keeps answering other requests; elsewhere the
+    request already has its own thread. Exceptions propagate as if called directly."""
+    if _gevent_patched():
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
+
+
 def _bound_body() -> None:
     if not has_body():
         return

@@ -16,6 +16,7 @@ from webapp.auth import current_user, login_required
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
 from webapp.openapi import NOT_BLANK, document
+from webapp.pipeline import off_loop
 from webapp.state import db, settings, state
 from webapp.validation import Strict, json_body, query
 
@@ -131,7 +132,9 @@ def upload() -> Response:
         raise PayloadTooLarge(f"the resume is larger than {cap} bytes")
     if not data:
         raise ValidationFailed([{"path": "file", "message": "the file is empty"}], stage="upload")
-    resume_parse.sniff(data, kind)  # magic bytes, zip caps, pypdf can open it: 4xx now, not a failed job
+    # Magic bytes, zip caps, pypdf can open it: 4xx now, not a failed job. Parsing is CPU work: it runs
+    # on a native thread, never on the gevent event loop that serves every other request.
+    off_loop(resume_parse.sniff, data, kind)
     session = db()
     resume_id = new_id("res")
     key = state().runtime.storage.save(f"resumes/{current_user().id}/{resume_id}.{kind}", data)

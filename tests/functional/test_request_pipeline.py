@@ -123,3 +123,51 @@ def test_a_body_that_trickles_in_is_cut_off_at_the_deadline(platform, client: Ap
     body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
     assert body["stage"] == "upload" and "1 s" in body["error"]
     assert took < 8
+
+
+def _pdf_declaring(pages: int) -> bytes:
+    """~6 bytes per page: 100 000 references to one page object (the red team's 600 KB PDF)."""
+    import io
+
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + b"3 0 R " * pages + b"] /Count %d >>" % pages,
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + obj + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 4\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def test_a_pdf_declaring_100000_pages_is_refused_without_parsing_it(client: ApiClient, monkeypatch) -> None:  # noqa: ANN001
+    import pypdf
+
+    from jobs import resume_parse
+
+    data = _pdf_declaring(100_000)
+    r = client.post("/api/resume/upload", files={"file": ("cv.pdf", data, "application/pdf")})
+    assert r.status_code == 413 and r.json()["stage"] == "decode" and "100000 pages" in r.json()["error"], r.text
+    # The refusal comes from the declared count: pypdf (seconds of CPU on that page tree) is never called.
+    monkeypatch.setattr(pypdf, "PdfReader", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    with pytest.raises(Exception, match="100000 pages"):
+        resume_parse.sniff(data, "pdf")
+
+
+def test_document_parsing_runs_off_the_gevent_event_loop() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("from gevent import monkey; monkey.patch_all()\n"
+              "from webapp.pipeline import off_loop\n"
+              "ident = monkey.get_original('_thread', 'get_ident')\n"
+              "assert off_loop(ident) != ident(), 'ran on the event loop thread'\n"
+              "try:\n    off_loop(int, 'x')\nexcept ValueError:\n    print('ok')\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
