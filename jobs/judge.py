@@ -30,6 +30,7 @@ class AnswerScore(BaseModel):
     structure: DimensionScore
     delivery: DimensionScore
     overall: int = Field(ge=0, le=100)
+    on_topic: bool = True  # False when the answer addresses a different question
     fix: str = Field(default="", max_length=500)
     outline: list[str] = Field(default_factory=list, max_length=8)
 
@@ -60,18 +61,20 @@ def score(llm: Any, question: Mapping[str, Any], text: str, delivery: Mapping[st
     messages = [{"role": "user", "content": (
         "You are an interview coach. Score this answer 0-100 on content (does it answer the question asked, "
         "with the substance a strong answer has; an answer to a different question scores under 20), "
-        "structure and delivery, each with one specific sentence of feedback, and an overall score. "
+        "structure and delivery, each with one specific sentence of feedback, and an overall score; set on_topic "
+        "to false when the answer addresses a different question. "
         "Then give `fix`, the single most valuable change, and `outline`, 3-6 short steps of a stronger answer.\n"
         f"Question: {question.get('text')}\n"
         f"Key points: {', '.join(question.get('key_points') or []) or 'n/a'}\nAnswer: {text}{figures}")}]
 
     def local() -> AnswerScore:
-        return AnswerScore.model_validate(rubric)
+        return AnswerScore.model_validate({**rubric, "on_topic": rubric["content"].get("on_topic", True)})
 
     out, engine, why = structured_or_local(llm, "score", messages, AnswerScore, local)
     if engine == "local":
         return {**rubric, "fallback": why}
     result = out.model_dump()
+    result["content"]["on_topic"] = result.pop("on_topic")
     # Figures measured from the audio stay with the delivery score, whoever wrote its sentence.
     result["delivery"].update({k: v for k, v in rubric["delivery"].items() if k not in ("score", "feedback")})
     result["fix"] = result["fix"] or rubric["fix"]

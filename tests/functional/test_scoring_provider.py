@@ -36,7 +36,7 @@ def test_voice_turns_reports_and_summaries_go_through_the_provider_with_local_fa
         prompt = req.messages[-1]["content"]
         assert started["first_question"]["text"] in prompt and "latency" in prompt.lower()
         assert first["scores"]["content"]["feedback"] == "model feedback"  # the model's words, not the rubric's
-        assert first["scores"]["fix"] and first["scores"]["outline"]
+        assert first["scores"]["fix"] and first["scores"]["outline"] and first["scores"]["content"]["on_topic"] is True
         assert isinstance(first["scores"]["delivery"]["issues"], list)  # the audio's figures stay with delivery
 
         fake_openai.fail_next(500, times=3)  # the call and the SDK's two retries: the provider is down
