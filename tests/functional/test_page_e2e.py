@@ -224,7 +224,7 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir
         page.get_by_label("Difficulty").select_option("medium")
         page.get_by_label("Number of questions").fill("2")
         page.get_by_label("Job description").fill(JOB_DESCRIPTION)
-        assert page.get_by_label("Resume").locator("option").first.inner_text() == "No resume"
+        assert page.locator("#resume option").first.inner_text() == "No resume"
         page.screenshot(path=str(OUT / "page-setup.png"), full_page=True)
         page.get_by_role("button", name="Start session").click()
         page.wait_for_selector("body[data-phase=question]")
@@ -262,8 +262,10 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir
         page.get_by_role("button", name="Upload file").click()
         page.wait_for_selector("body[data-phase=result]", timeout=45_000)
         assert proxy.cut_done.is_set(), "the proxy never saw a partial event to cut after"
-        reconnects = [h for h in proxy.requests if h.startswith("GET /api/jobs/") and "last-event-id:" in h.lower()]
-        assert reconnects, "EventSource reconnected with Last-Event-ID"
+        streams = [h.split("\r\n")[0] + (" [Last-Event-ID]" if "last-event-id:" in h.lower() else "")
+                   for h in proxy.requests if "/events" in h.split("\r\n")[0]]
+        reconnects = [h for h in streams if "Last-Event-ID" in h or "last_event_id=" in h]
+        assert reconnects, f"the page reopened the cut stream after the last event it had: {streams}"
         segment_ids = page.locator("#transcript p.segment").evaluate_all("ps => ps.map(p => p.dataset.segment)")
         assert len(segment_ids) == len(set(segment_ids)), f"duplicate segments after the replay: {segment_ids}"
         assert "latency" in page.locator("#transcript").inner_text().lower()
@@ -337,6 +339,18 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir
         assert _assert_readable(page, "#chart") >= 5
         page.screenshot(path=str(OUT / "page-report-390.png"), full_page=True)
         assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+
+        # A guest is warned before signing out strands the history; staying keeps everything.
+        page.get_by_role("button", name="Sign out").click()
+        warning = page.get_by_role("alertdialog")
+        assert "history" in warning.inner_text()
+        page.screenshot(path=str(OUT / "phone-signout-warning.png"))
+        page.get_by_role("button", name="Stay signed in").click()
+        assert warning.is_hidden() and page.locator("#signin").is_hidden()
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign out and lose my history").click()
+        page.wait_for_selector("body[data-phase=signin]")
+        assert page.evaluate("localStorage.getItem('voicemock.token')") is None
         assert not page.js_errors, page.js_errors
     finally:
         page.context.close()
@@ -376,10 +390,18 @@ def test_the_page_is_labelled_keyboard_usable_and_fits_a_phone(server: str, brow
         page.keyboard.press("Enter")
         page.wait_for_selector("body[data-phase=setup]")
         stops = _tab_stops(page)
-        assert {"role", "focus", "difficulty", "count", "start"} <= set(stops), stops
+        assert {"role", "focus", "difficulty", "count", "jd", "resume", "start"} <= set(stops), stops
+        # A resume of this guest's is offered in the picker (after a reload) and tailors the session.
+        resume_id = page.evaluate("""async () => (await (await fetch('/api/resume', {method: 'POST',
+            headers: {'Content-Type': 'application/json', Authorization: 'Bearer ' + localStorage.getItem('voicemock.token')},
+            body: JSON.stringify({title: 'My CV', text: 'Ran on-call for payments; cut API latency by 40%.'})})).json()).data.id""")
+        page.reload()
+        page.wait_for_selector(f"#resume option[value='{resume_id}']", state="attached")
+        page.locator("#resume").select_option(resume_id)
         page.focus("#start")
         page.keyboard.press("Enter")
         page.wait_for_selector("body[data-phase=question]")
+        assert _session_as_the_page_sees_it(page)["resume_id"] == resume_id
         assert {"record", "end-now"} <= set(_tab_stops(page, 40))
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
