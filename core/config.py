@@ -141,6 +141,10 @@ class Settings:
     heartbeat_timeout_ms: int = 60_000
     broker_maintenance_chance: int = 1000
     job_lease_seconds: int = 30
+    # PostgreSQL: seconds to get a connection, and that a statement may run (the server cancels it;
+    # a server that does not answer at all is given up on 2 s later, see core/pgwait.py)
+    db_connect_timeout: float = 3.0
+    db_statement_timeout: float = 30.0
     # retention (days)
     retention_audio_days: int = 30
     retention_transcripts_days: int = 365
@@ -240,6 +244,8 @@ class Settings:
             heartbeat_timeout_ms=_int(env, "VOICEMOCK_HEARTBEAT_TIMEOUT_MS", 60_000),
             broker_maintenance_chance=_int(env, "VOICEMOCK_BROKER_MAINTENANCE_CHANCE", 1000),
             job_lease_seconds=_int(env, "VOICEMOCK_JOB_LEASE_SECONDS", 30),
+            db_connect_timeout=_float(env, "VOICEMOCK_DB_CONNECT_TIMEOUT", 3.0),
+            db_statement_timeout=_float(env, "VOICEMOCK_DB_STATEMENT_TIMEOUT", 30.0),
             retention_audio_days=_int(env, "VOICEMOCK_RETENTION_AUDIO_DAYS", 30),
             retention_transcripts_days=_int(env, "VOICEMOCK_RETENTION_TRANSCRIPTS_DAYS", 365),
             retention_events_days=_int(env, "VOICEMOCK_RETENTION_EVENTS_DAYS", 30),

@@ -59,15 +59,58 @@ def make_engine(url: str, *, sqlite_busy_ms: int = SQLITE_BUSY_MS, **kw: object)
     kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
-    kw.setdefault("connect_args", {"connect_timeout": 5})
+    kw.setdefault("pool_timeout", PG_CONNECT_TIMEOUT)  # a pool held by stalled requests: 503, not a queue
+    kw.setdefault("connect_args", pg_connect_args())
     return create_engine(url, **kw)
 
 
+PG_CONNECT_TIMEOUT = 3.0  # seconds to get a connection (core/config.py: VOICEMOCK_DB_CONNECT_TIMEOUT)
+PG_STATEMENT_TIMEOUT = 30.0  # seconds a statement may run (VOICEMOCK_DB_STATEMENT_TIMEOUT)
+
+
+def pg_connect_args(connect_timeout: float = PG_CONNECT_TIMEOUT, statement_timeout: float = PG_STATEMENT_TIMEOUT,
+                    options: str = "") -> dict[str, object]:
+    """libpq settings of every PostgreSQL pool: the server cancels a statement past its timeout;
+    TCP keepalives and a TCP user timeout drop a connection whose peer is gone (a partition, a
+    dead host). A server that is there but does not answer (stopped, hung) is bounded on this
+    side by core.pgwait's deadlines, which `Database` installs."""
+    return {"connect_timeout": max(2, round(connect_timeout)),
+            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
+            "tcp_user_timeout": int((statement_timeout + 5) * 1000),
+            "options": f"-c statement_timeout={int(statement_timeout * 1000)} {options}".strip()}
+
+
+def _bounded_pre_ping(engine: Engine, seconds: float) -> None:
+    """The pool's pre-ping of a checked-out connection gives up after `seconds` (not the statement
+    deadline): a connection to a stalled server is dropped quickly and the request answers 503."""
+    from core import pgwait
+
+    ping = engine.dialect.do_ping
+
+    def do_ping(dbapi_connection: object) -> bool:
+        with pgwait.deadline(seconds):
+            return ping(dbapi_connection)
+
+    engine.dialect.do_ping = do_ping  # type: ignore[method-assign]
+
+
 class Database:
-    def __init__(self, url: str, **engine_kw: object) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = PG_CONNECT_TIMEOUT,
+                 statement_timeout: float = PG_STATEMENT_TIMEOUT, **engine_kw: object) -> None:
         self.url = url
+        self.connect_timeout, self.statement_timeout = connect_timeout, statement_timeout
+        if not url.startswith("sqlite"):
+            from core import pgwait
+
+            # A live server cancels a slow statement itself (statement_timeout); this side gives up
+            # only when the server does not answer at all.
+            pgwait.install(connect_seconds=connect_timeout, statement_seconds=statement_timeout + 2)
+            engine_kw.setdefault("pool_timeout", connect_timeout)
+            engine_kw.setdefault("connect_args", pg_connect_args(connect_timeout, statement_timeout))
         self.engine = make_engine(url, **engine_kw)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        if not self.is_sqlite:
+            _bounded_pre_ping(self.engine, connect_timeout)
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,8 +125,9 @@ class Database:
         retries once on a connection found dead instead of paying a round trip on every checkout."""
         assert not self.is_sqlite, "SQLite has no autocommit engine (embedded mode uses sessions)"
         return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20,
-                             hide_parameters=True,
-                             connect_args={"connect_timeout": 5, "options": "-c synchronous_commit=off"})
+                             hide_parameters=True, pool_timeout=self.connect_timeout,
+                             connect_args=pg_connect_args(self.connect_timeout, self.statement_timeout,
+                                                          "-c synchronous_commit=off"))
 
     def run_statement(self, sql: str, params: dict) -> Row | None:
         """Execute one driver-level statement on the autocommit engine; the first row or None."""
@@ -117,11 +161,33 @@ class Database:
         finally:
             session.close()
 
-    def ping(self) -> None:
+    def ping(self, timeout: float | None = None) -> None:
+        """ServiceUnavailable unless the database answers `SELECT 1`. With `timeout` (PostgreSQL):
+        on a connection of its own, outside the pool (which stalled requests may hold), and within
+        `timeout` seconds whatever the server does."""
+        if timeout is not None and not self.is_sqlite:
+            self._ping_alone(timeout)
+            return
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except (OperationalError, DBAPIError) as exc:
+            raise ServiceUnavailable("database is unreachable", stage="database") from exc
+
+    def _ping_alone(self, timeout: float) -> None:
+        from core import pgwait
+
+        dialect = self.engine.dialect
+        cargs, cparams = dialect.create_connect_args(self.engine.url)
+        cparams.update(pg_connect_args(timeout, timeout))
+        try:
+            with pgwait.deadline(timeout):
+                conn = dialect.dbapi.connect(*cargs, **cparams)
+                try:
+                    conn.cursor().execute("SELECT 1")
+                finally:
+                    conn.close()
+        except dialect.dbapi.Error as exc:
             raise ServiceUnavailable("database is unreachable", stage="database") from exc
 
     def dispose(self) -> None:

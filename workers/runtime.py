@@ -38,7 +38,8 @@ def configure(settings: Settings, *, broker: dramatiq.Broker | None = None, db: 
               bus: Bus | None = None) -> Runtime:
     """Build the runtime and make its broker the global one (actors bind to it at declaration)."""
     global _runtime
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, connect_timeout=settings.db_connect_timeout,
+                        statement_timeout=settings.db_statement_timeout)
     bus = bus or make_bus(settings)
     broker = broker or make_broker(settings)
     dramatiq.set_broker(broker)

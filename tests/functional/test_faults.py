@@ -274,3 +274,53 @@ def test_the_scheduler_lives_through_redis_outages_and_catches_up_at_once(pg_url
         scheduler.stop()
         worker.stop()
         web.stop()
+
+
+@pytest.mark.slow
+def test_a_stalled_database_answers_503_and_readyz_answers_at_once(private_redis: PrivateRedis,
+                                                                   tmp_path: Path) -> None:
+    """Issue 13 item 5: every process of the PostgreSQL cluster frozen (SIGSTOP; the kernel still
+    acknowledges TCP, so nothing looks closed) under gunicorn's gevent workers, as in production:
+    pooled connections, pre-pings and new connections all give up within their deadlines, requests
+    answer 503 with the envelope instead of hanging, `/readyz` answers within 2 s, and the same
+    processes serve again once the database is back."""
+    pg = PrivatePostgres.start()
+    try:
+        db_url = pg.create_database()
+        env = platform_env(db_url, private_redis.url, tmp_path, VOICEMOCK_DB_STATEMENT_TIMEOUT="5")
+        migrate(env)
+        web, base = start_web(env, tmp_path, gunicorn=True)
+        worker = start_worker(env, tmp_path, tag="st")
+        try:
+            api = ApiClient(base, admin_token(env))
+            r = api.post("/api/ops/canary", json={"payload": {"key": "before"}})
+            assert r.status_code == 202, r.text
+            before = r.json()["data"]["job_id"]
+            assert api.wait_job(before, timeout=30)["status"] == "succeeded"
+
+            pg.stall()
+            for _ in range(2):  # the pooled connections, then fresh ones
+                r = api.get("/readyz", auth=False, timeout=2)  # a ReadTimeout here is the failure
+                assert r.status_code == 503, r.text
+                assert r.json()["details"]["database"].startswith("unavailable")
+                assert r.json()["details"]["redis"] == "ok"
+            for method, path, body in (("GET", f"/api/jobs/{before}", None), ("GET", "/api/jobs", None),
+                                       ("POST", "/api/ops/canary", {})):
+                r = api.request(method, path, json=body, timeout=20)
+                assert r.status_code == 503, (path, r.status_code, r.text)
+                envelope = r.json()
+                assert envelope["data"] is None and envelope["stage"] == "database", envelope
+            assert api.get("/healthz", auth=False, timeout=2).status_code == 200, "the event loop is free"
+            pg.unstall()
+
+            wait_for(lambda: api.get("/readyz", auth=False).status_code == 200, 20, "readiness after the stall")
+            r = api.post("/api/ops/canary", json={"payload": {"key": "after"}})
+            assert r.status_code == 202, r.text
+            assert api.wait_job(r.json()["data"]["job_id"], timeout=60)["status"] == "succeeded"
+            assert web.alive() and worker.alive(), "recovered by the same processes"
+        finally:
+            pg.unstall()
+            worker.stop()
+            web.stop()
+    finally:
+        pg.stop()

@@ -178,6 +178,26 @@ class PrivatePostgres:
         """Stop the server (fast shutdown: clients are disconnected), keeping its data."""
         self._ctl("-m", "fast", "-w", "stop")
 
+    def _pids(self) -> list[int]:
+        postmaster = int((self.datadir / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+        return [postmaster, *map(int, children)]
+
+    def stall(self) -> None:
+        """Freeze every process of the cluster (SIGSTOP): connections stay open, the kernel still
+        acknowledges TCP and keepalives, and nothing answers — a hung database host."""
+        self._stalled = self._pids()
+        for pid in self._stalled:
+            os.kill(pid, signal.SIGSTOP)
+
+    def unstall(self) -> None:
+        for pid in getattr(self, "_stalled", ()):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self._stalled = []
+
     def create_database(self, name: str = "voicemock") -> str:
         from sqlalchemy import create_engine, text
 
@@ -188,6 +208,7 @@ class PrivatePostgres:
         return self.url(name)
 
     def stop(self) -> None:
+        self.unstall()  # a stopped process cannot act on a shutdown request
         try:
             self._ctl("-m", "immediate", "-w", "stop")
         except subprocess.CalledProcessError:

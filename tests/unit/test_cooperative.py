@@ -13,7 +13,12 @@ def test_psycogreen_callback_only_under_gevent() -> None:
 
     from webapp.cooperative import make_postgres_cooperative
 
-    assert make_postgres_cooperative() is False and extensions.get_wait_callback() is None
+    from core import pgwait
+
+    assert make_postgres_cooperative() is False
+    # Not psycogreen's: none, or core.pgwait's deadline wait once a PostgreSQL engine exists (it
+    # replaces psycogreen's in a gevent web process too, and yields to gevent the same way).
+    assert extensions.get_wait_callback() in (None, pgwait.wait)
     probe = ("from gevent import monkey; monkey.patch_all()\n"
              "from psycopg2 import extensions\nfrom webapp.cooperative import make_postgres_cooperative\n"
              "import psycogreen.gevent\nassert make_postgres_cooperative() is True\n"
