@@ -27,8 +27,8 @@ def _job_row(kind: str, *, user_id: str, args: dict[str, Any] | None = None, sub
 def new_job(kind: str, *, user_id: str, args: dict[str, Any] | None = None, subject_id: str | None = None,
             batch_id: str | None = None) -> Job:
     """Add a job row and its `queued` event to the request's session (the caller commits, then
-    calls `submit`). `enqueued_at` starts now: the sweeper waits its full interval before it
-    re-sends a job whose first send failed."""
+    calls `submit`). `enqueued_at` starts now; a send that fails clears it (workers.dispatch),
+    so the sweeper's next round re-sends the job."""
     job = _job_row(kind, user_id=user_id, args=args, subject_id=subject_id, batch_id=batch_id)
     job.queued_event = state().runtime.transitions.create(db(), job, {"kind": kind})
     return job
