@@ -105,15 +105,21 @@ class _Limited(BaseHTTPRequestHandler):
 
 
 def test_requests_wait_as_long_as_retry_after_says(monkeypatch) -> None:  # noqa: ANN001
+    from urllib3.util.retry import Retry
+
     from cli.batch_http import Api
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Limited)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     slept: list[float] = []
-    monkeypatch.setattr("urllib3.util.retry.time.sleep", slept.append)
+    # record the wait urllib3 would make for Retry-After (instead of making it; never patch time.sleep,
+    # which other threads of this process use)
+    monkeypatch.setattr(Retry, "sleep_for_retry",
+                        lambda self, response: slept.append(self.get_retry_after(response)) or True)
     try:
         status, body = Api(f"http://127.0.0.1:{server.server_port}", "t").call("GET", "/api/jobs/x")
     finally:
         server.shutdown()
     assert status == 200 and body["data"] == {"ok": True}
     assert len(_Limited.hits) == 2 and slept == [2.0], "one retry, after the server's Retry-After"
+    _Limited.hits.clear()
