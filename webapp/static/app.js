@@ -3,13 +3,14 @@
 // figures and scores, end the session, read the report, export it, reopen past sessions, see progress.
 // A session in progress survives a reload: its id and token are kept in localStorage.
 
-import { ApiError, api, auth, describeError, download } from "./api.js";
+import { ApiError, api, auth, describeError } from "./api.js";
 import { follow } from "./stream.js";
 import * as recorder from "./recorder.js";
 import * as liveTurn from "./live.js";
-import { appendSegment, el, renderFigures, renderPace, renderPauses, renderReport, renderScores, renderTranscript } from "./render.js";
+import { appendSegment, renderFigures, renderPace, renderPauses, renderScores, renderTranscript } from "./render.js";
 import { normalize, renderChart } from "./chart.js";
-import { listResumes, renderHistory, saved, uploadResume, waitForJob } from "./history.js";
+import { renderHistory, saved, waitForJob, wireResumes } from "./history.js";
+import { initReport } from "./report.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { catalog: null, me: null, session: null, recording: null, result: null, stream: null, progress: null };
@@ -171,21 +172,7 @@ $("setup-form").addEventListener("submit", (e) => {
 
 // ---- tailoring: the caller's resumes ------------------------------------------------------------
 
-async function loadResumes(select) {
-  try {
-    await listResumes($("resume"), select);
-  } catch (err) {
-    $("resume-status").textContent = `Resumes are unavailable: ${describeError(err)}`;
-  }
-}
-
-$("resume-upload-button").addEventListener("click", () => guarded($("resume-upload-button"), async () => {
-  const file = $("resume-file").files[0];
-  if (!file) throw new Error("choose a PDF or DOCX resume first");
-  const say = (t) => { $("resume-status").textContent = t; };
-  await loadResumes(await uploadResume(file, say));
-  say(`${file.name} is ready and selected.`);
-}));
+const loadResumes = wireResumes(guarded); // the picker and its upload (history.js)
 
 // ---- one question ------------------------------------------------------------------------------
 
@@ -345,73 +332,19 @@ $("rerecord").addEventListener("click", () => {
   if (state.session && state.session.question) showQuestion(state.session.question, { again: true });
 });
 
-// ---- end, report, export -----------------------------------------------------------------------
+// ---- end, report, export (report.js) -------------------------------------------------------------
 
-async function endSession(button) {
-  await guarded(button, async () => {
-    const s = state.session;
+const report = initReport({ state, guarded, setStatus, showError, show, phase, saved,
+  stopRecording: () => {
     if (state.recording) state.recording.cancel();
+    state.recording = null;
     clearInterval(timer);
-    setStatus("Ending the session and writing your summary…");
-    const { data: links } = await api("POST", `/session/${s.id}/end`);
-    saved.set(null);
-    const summary = await follow(links, { onStatus: setStatus }).done;
-    show("report", "history", "progress");
-    renderReport($("report-body"), summary);
-    $("report-h").focus();
-    // The export renders the full report; let it be written first rather than computed twice at once.
-    $("pdf").disabled = true;
-    $("pdf-status").textContent = "Preparing the full report…";
-    setStatus("Your session summary is ready; preparing the full report…");
-    try {
-      await loadReport(s.id, summary);
-    } finally {
-      $("pdf").disabled = false;
-      $("pdf-status").textContent = "";
-    }
-    phase("report");
-    setStatus("Your session report is ready.");
-    loadHistory();
-    loadProgress();
-  });
-}
+  },
+  refresh: () => { loadHistory(); loadProgress(); } });
+$("end").addEventListener("click", () => report.endSession($("end")));
+$("end-now").addEventListener("click", () => report.endSession($("end-now")));
 
-$("end").addEventListener("click", () => endSession($("end")));
-$("end-now").addEventListener("click", () => endSession($("end-now")));
 
-// The full report (when the server has one) supersedes the summary; while it is computed: 202 + job.
-async function loadReport(id, summary) {
-  try {
-    let { status, data } = await api("GET", `/api/interviews/${id}/report`);
-    if (status === 202) {
-      await follow(data, { onStatus: setStatus }).done;
-      ({ data } = await api("GET", `/api/interviews/${id}/report`));
-    }
-    renderReport($("report-body"), { ...summary, ...data });
-  } catch (err) {
-    if (!(err instanceof ApiError && (err.status === 404 || err.status === 405))) showError(err);
-  }
-}
-
-$("pdf").addEventListener("click", () => guarded($("pdf"), async () => {
-  const id = state.session.id;
-  $("pdf-status").textContent = "Preparing the PDF…";
-  let links;
-  try {
-    ({ data: links } = await api("POST", `/api/interviews/${id}/export?format=pdf`));
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) {
-      $("pdf-status").textContent = "PDF export is not available on this server yet.";
-      return;
-    }
-    $("pdf-status").textContent = "";
-    throw err;
-  }
-  await follow(links, { onStatus: (t) => { $("pdf-status").textContent = t; } }).done;
-  const name = await download(`/api/jobs/${links.job_id}/artifact`, "voicemock-report.pdf");
-  $("pdf-status").textContent = `Downloaded ${name}.`;
-  setStatus(`Downloaded ${name}.`);
-}));
 
 $("again").addEventListener("click", () => {
   saved.set(null);
@@ -466,21 +399,10 @@ async function resumeSession(kept) {
 function loadHistory() {
   return renderHistory($("history-list"), {
     resume: (id, button) => guarded(button, () => resumeSession(id === (saved.get() || {}).id ? saved.get() : { id })),
-    open: (id, button) => guarded(button, () => openReport(id)),
+    open: (id, button) => guarded(button, () => report.openReport(id)),
   });
 }
 
-// A past session's report, reopened from the history (the PDF button exports it).
-async function openReport(id) {
-  state.session = { id, token: null, count: 0, answered: 0 };
-  show("report", "history", "progress");
-  $("report-body").replaceChildren(el("p", { class: "muted", text: "Loading the report…" }));
-  $("report-h").focus();
-  setStatus("Loading the report…");
-  await loadReport(id, {});
-  phase("report");
-  setStatus("The session report is open.");
-}
 
 // ---- progress ----------------------------------------------------------------------------------
 

@@ -54,6 +54,26 @@ export async function listResumes(select, selectId) {
   if (selectId) select.value = selectId;
 }
 
+// The resume picker (#resume) and its upload control; returns loadResumes(selectId?) to refill it.
+export function wireResumes(guarded) {
+  const say = (t) => { document.getElementById("resume-status").textContent = t; };
+  const loadResumes = async (selectId) => {
+    try {
+      await listResumes(document.getElementById("resume"), selectId);
+    } catch (err) {
+      say(`Resumes are unavailable: ${describeError(err)}`);
+    }
+  };
+  const button = document.getElementById("resume-upload-button");
+  button.addEventListener("click", () => guarded(button, async () => {
+    const file = document.getElementById("resume-file").files[0];
+    if (!file) throw new Error("choose a PDF or DOCX resume first");
+    await loadResumes(await uploadResume(file, say));
+    say(`${file.name} is ready and selected.`);
+  }));
+  return loadResumes;
+}
+
 // Upload a PDF/DOCX resume and wait for it to be parsed; resolves to its id.
 export async function uploadResume(file, say) {
   const form = new FormData();
