@@ -71,3 +71,18 @@ def test_a_turn_is_billed_for_the_audio_decoded_not_the_header(client: ApiClient
     assert abs(job["usage"]["audio_seconds"] - seconds) < 0.1, job["usage"]
     usage = data(client.get("/api/billing/usage"))
     assert abs(usage["audio_minutes"]["used"] - seconds / 60) < 0.01, usage
+
+
+def test_the_quota_is_checked_against_the_audio_decoded(client: ApiClient, platform, fixtures_dir: Path) -> None:  # noqa: ANN001
+    """59.8 of the free plan's 60 minutes used: a 21 s answer whose header says 1 s passes the
+    upload's check (1 s fits) and is refused by the worker at `quota` once it has measured 21 s."""
+    from core.models import UsageLedger
+
+    user_id = data(client.get("/auth/me"))["id"]
+    with platform.runtime.db.session_scope() as s:
+        s.add(UsageLedger(user_id=user_id, kind="audio_seconds", amount=59.8 * 60))
+    pcm, rate = _speech(fixtures_dir)
+    accepted = _turn(client, lying_flac(pcm, rate, claimed_seconds=1))
+    job = client.wait_job(accepted["job_id"], timeout=60)
+    assert job["status"] == "failed" and job["attempts"] == 1, job
+    assert job["error"]["stage"] == "quota", job
