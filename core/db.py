@@ -59,13 +59,14 @@ def make_engine(url: str, *, sqlite_busy_ms: int = SQLITE_BUSY_MS, **kw: object)
     kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
-    kw.setdefault("pool_timeout", PG_CONNECT_TIMEOUT)  # a pool held by stalled requests: 503, not a queue
+    kw.setdefault("pool_timeout", PG_POOL_TIMEOUT)  # a pool held by stalled requests: 503, not a long queue
     kw.setdefault("connect_args", pg_connect_args())
     return create_engine(url, **kw)
 
 
 PG_CONNECT_TIMEOUT = 3.0  # seconds to get a connection (core/config.py: VOICEMOCK_DB_CONNECT_TIMEOUT)
 PG_STATEMENT_TIMEOUT = 30.0  # seconds a statement may run (VOICEMOCK_DB_STATEMENT_TIMEOUT)
+PG_POOL_TIMEOUT = 10.0  # seconds to wait for a pooled connection when all are busy
 
 
 def pg_connect_args(connect_timeout: float = PG_CONNECT_TIMEOUT, statement_timeout: float = PG_STATEMENT_TIMEOUT,
@@ -105,7 +106,6 @@ class Database:
             # A live server cancels a slow statement itself (statement_timeout); this side gives up
             # only when the server does not answer at all.
             pgwait.install(connect_seconds=connect_timeout, statement_seconds=statement_timeout + 2)
-            engine_kw.setdefault("pool_timeout", connect_timeout)
             engine_kw.setdefault("connect_args", pg_connect_args(connect_timeout, statement_timeout))
         self.engine = make_engine(url, **engine_kw)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
@@ -125,7 +125,7 @@ class Database:
         retries once on a connection found dead instead of paying a round trip on every checkout."""
         assert not self.is_sqlite, "SQLite has no autocommit engine (embedded mode uses sessions)"
         return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20,
-                             hide_parameters=True, pool_timeout=self.connect_timeout,
+                             hide_parameters=True, pool_timeout=PG_POOL_TIMEOUT,
                              connect_args=pg_connect_args(self.connect_timeout, self.statement_timeout,
                                                           "-c synchronous_commit=off"))
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from core.errors import VoiceMockError
@@ -81,6 +82,14 @@ def _database_error(exc: DBAPIError) -> Response:
     return error("internal server error", status=500, stage="database")
 
 
+def _pool_exhausted(exc: Exception) -> Response:
+    # Every pooled connection stayed busy for the pool timeout (requests held by a stalled
+    # database): a 503 like the database being down, not a 500.
+    log.warning("database pool exhausted: %s", exc.__class__.__name__)
+    return error("the database is unavailable; try again shortly", status=503, stage="database",
+                 headers={"Retry-After": "5"})
+
+
 def _redis_error(exc: Exception) -> Response:
     log.warning("redis unavailable: %s", exc)
     return error("a backing service (redis) is unavailable; try again shortly", status=503, stage="dependency",
@@ -98,6 +107,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(VoiceMockError, _voicemock_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(PoolTimeout, _pool_exhausted)
     app.register_error_handler(redis.ConnectionError, _redis_error)
     app.register_error_handler(redis.TimeoutError, _redis_error)
     app.register_error_handler(Exception, _unexpected)
