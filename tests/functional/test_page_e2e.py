@@ -471,3 +471,15 @@ def test_operators_see_queues_and_retry_failed_jobs(server: str, browser) -> Non
         assert not page.js_errors, page.js_errors
     finally:
         page.context.close()
+
+    # An administrator signed in on the practice page gets into /ops without pasting the token again.
+    page = _page(browser, server)
+    try:
+        page.goto("/")
+        page.evaluate("t => localStorage.setItem('voicemock.token', t)", token)
+        page.goto("/ops")
+        page.wait_for_selector("body[data-phase=ops]")
+        assert page.evaluate("localStorage.getItem('voicemock.token')") == token
+        assert not page.js_errors, page.js_errors
+    finally:
+        page.context.close()
