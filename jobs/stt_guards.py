@@ -1,9 +1,10 @@
 """Hallucination guards for faster-whisper output; pure functions, measured thresholds.
 
 On the measured clips (espeak answers ending 0.28 s after the last word, recorded read speech, the
-JFK clip) the invented "Thank you." segments after an answer's end scored a no-speech probability of
-0.75-0.83 and an average log-probability of -0.90..-0.99; real speech scored at most 0.26 and no lower
-than -0.67. The thresholds sit between the two.
+JFK clip, the STAR answer in five codecs) the invented "Thank you." segments after an answer's end
+scored a no-speech probability of 0.75-0.83 and an average log-probability of -0.90..-0.99, an
+invented "and..." after the Ogg/Vorbis STAR answer 0.46 and -1.13; real speech scored at most 0.26
+and no lower than -0.67. The thresholds sit between the two.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any, Sequence, TypeVar
 
 NO_SPEECH_THRESHOLD = 0.6
 LOG_PROB_THRESHOLD = -0.8
+# Below NO_SPEECH_THRESHOLD but still doubtful: with a weak log-prob, not speech either.
+SUSPECT_NO_SPEECH = 0.3
 COMPRESSION_RATIO_THRESHOLD = 2.4
 # A word shorter than this at the very end of the transcript is not a word Whisper heard.
 MIN_TAIL_WORD_SECONDS = 0.03
@@ -36,12 +39,13 @@ def _anomaly(word: Any) -> float:
 
 
 def is_hallucination(segment: Any) -> bool:
-    """A faster-whisper segment the model rates as probably not speech and that decoded weakly or into
-    anomalous words: the shape of the text Whisper invents after an answer's end."""
+    """A faster-whisper segment the model rates as possibly not speech and that decoded weakly, or as
+    probably not speech and into anomalous words: the shape of the text Whisper invents after an
+    answer's end."""
+    if segment.no_speech_prob > SUSPECT_NO_SPEECH and segment.avg_logprob < LOG_PROB_THRESHOLD:
+        return True
     if segment.no_speech_prob <= NO_SPEECH_THRESHOLD:
         return False
-    if segment.avg_logprob < LOG_PROB_THRESHOLD:
-        return True
     words = [w for w in (segment.words or ()) if w.word.strip(" .,!?")][:8]
     score = sum(_anomaly(w) for w in words)
     return bool(words) and (score >= 3 or score + 0.01 >= len(words))

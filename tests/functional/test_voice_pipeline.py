@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jobs import wer
 from tests.support.client import ApiClient, data
+
+# What answer_star.* says (tests/fixtures/make_audio.sh). tiny.en's word error rate on it, measured in
+# all five upload formats: 0.16 ("Redis" -> "release", "batch the queries" -> "match the query").
+STAR_SCRIPT = ("At the time, our checkout API was slow, um, around eight hundred milliseconds. My task was to fix "
+               "it. I decided to add a Redis cache, uh, and batch the queries. In the end, we reduced latency by "
+               "sixty percent.")
+STAR_MAX_WER = 0.35
 
 
 def _start(client: ApiClient, **body) -> dict:  # noqa: ANN003
@@ -44,9 +52,7 @@ def test_a_spoken_answer_streams_its_transcript_delivery_and_scores(client: ApiC
     assert stages.index("transcription") < stages.index("delivery") < stages.index("scoring")
 
     result = events[-1].data["data"]["result"]
-    text = result["transcript"].lower()
-    for word in ("latency", "cache", "milliseconds"):
-        assert word in text, f"{word!r} missing from transcript {text!r}"
+    assert wer.score(STAR_SCRIPT, result["transcript"]).wer <= STAR_MAX_WER, result["transcript"]
     delivery = result["delivery"]
     assert 90 <= delivery["words_per_minute"] <= 200
     assert delivery["fillers"]["count"] >= 1
@@ -86,7 +92,10 @@ def test_ogg_webm_mp3_and_m4a_answers_are_accepted(client: ApiClient, fixtures_d
         assert r.status_code == 202, (name, r.text)
         job = client.wait_job(data(r)["job_id"])
         assert job["status"] == "succeeded", (name, job)
-        assert "latency" in job["result"]["transcript"].lower()
+        # Never one exact word from synthetic speech (the m4a once lost "latency" on another CPU):
+        # a word error rate with margin, and nothing invented after the answer's end.
+        score = wer.score(STAR_SCRIPT, job["result"]["transcript"])
+        assert score.wer <= STAR_MAX_WER and score.inserted_past_end == 0, (name, job["result"]["transcript"])
 
 
 def test_ending_a_session_enqueues_its_summary(client: ApiClient, fixtures_dir: Path) -> None:

@@ -66,6 +66,28 @@ def test_pause_of_exactly_three_seconds_counts_as_long_and_longest_is_reported()
     assert pauses["longest_seconds"] == 3.0
 
 
+def test_pauses_come_from_the_audio_when_its_speech_profile_is_given():
+    # Whisper stretched "you," over the 1.6 s silence after it; the VAD heard speech until 2.0 s and
+    # again from 3.6 s. The 2.2 s word gap between "ask" and "what" lies inside speech: not a pause.
+    words = [Word("for", 1.2, 1.5, 1), Word("you,", 1.5, 3.5, 1), Word("ask", 3.6, 4.0, 1),
+             Word("what", 6.2, 6.5, 1)]
+    speech = [(1.1, 2.0), (3.6, 6.6)]
+    pauses = analyze_delivery(words, 7.0, speech)["pauses"]
+    assert pauses["items"] == [{"start": 2.0, "end": 3.6, "seconds": 1.6}]
+    assert pauses["longest_seconds"] == 1.6
+    # Silences before the first word and after the last one are not pauses.
+    pauses = analyze_delivery(words, 9.0, [(0.0, 0.2), (1.1, 2.0), (3.6, 6.6), (8.5, 9.0)])["pauses"]
+    assert [p["seconds"] for p in pauses["items"]] == [1.6]
+    # Without a profile, the word gaps as before.
+    assert analyze_delivery(words)["pauses"]["longest_seconds"] == 2.2
+
+
+def test_time_to_first_word_moves_to_where_the_speech_starts():
+    words = [Word("At", 0.1, 0.8, 1), Word("the", 0.8, 1.0, 1)]
+    assert analyze_delivery(words, 2.0, [(0.5, 1.0)])["time_to_first_word_seconds"] == 0.5
+    assert analyze_delivery(words, 2.0)["time_to_first_word_seconds"] == 0.1
+
+
 def test_speaking_seconds_excludes_long_pauses():
     words = [Word("a", 0.0, 1.0, 1), Word("b", 4.0, 5.0, 1)]
     assert analyze_delivery(words)["speaking_seconds"] == 2.0

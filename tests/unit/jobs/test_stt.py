@@ -6,10 +6,13 @@ from pathlib import Path
 import pytest
 
 from core.errors import DecodeError
-from jobs import stt
+from jobs import stt, wer
 from jobs.stt import Segment, get_stt, load_count, probe_audio
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+STAR_SCRIPT = ("At the time, our checkout API was slow, um, around eight hundred milliseconds. My task was to fix "
+               "it. I decided to add a Redis cache, uh, and batch the queries. In the end, we reduced latency by "
+               "sixty percent.")
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +30,13 @@ def test_default_model_is_the_bundled_tiny_en_folder():
     assert stt.resolve_model("base.en") == "base.en"
 
 
-def test_star_answer_transcript_contains_the_key_words(star_transcript):
+def test_star_answer_transcript_is_close_to_its_script(star_transcript):
+    # Synthetic speech and a 39 M-parameter model: never one exact word, a word error rate with margin
+    # (measured 0.16 in every upload format; "Redis" -> "release", "batch" -> "match") and most key words.
     transcript, _ = star_transcript
+    assert wer.score(STAR_SCRIPT, transcript.text).wer <= 0.35, transcript.text
     text = transcript.text.lower()
-    for word in ("latency", "cache", "task", "milliseconds"):
-        assert word in text
+    assert sum(word in text for word in ("latency", "cache", "task", "milliseconds", "decided")) >= 3
     assert transcript.language == "en"
     assert 20 < transcript.duration < 23
 
