@@ -27,7 +27,8 @@ INT64 = 2**63 - 1
 class Strict(BaseModel):
     """Base of every request model: unknown fields are an error, never bound."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # No NaN or infinities from a query string or a form either (JSON bodies cannot carry them: `loads`).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 def details_of(exc: ValidationError) -> list[dict[str, str]]:

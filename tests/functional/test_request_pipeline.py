@@ -171,3 +171,12 @@ def test_document_parsing_runs_off_the_gevent_event_loop() -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_nan_and_infinity_from_a_form_are_a_400_too(client: ApiClient) -> None:
+    started = data(client.post("/api/copilot/sessions/start", json={"mode": "interview"}))
+    sid = started.get("session_id") or started.get("id")
+    for value in ("nan", "inf", "-Infinity"):
+        r = client.post(f"/api/copilot/sessions/{sid}/events",
+                        files={"type": (None, "transcript"), "content": (None, "hello"), "timestamp": (None, value)})
+        assert r.status_code == 400 and r.json()["details"][0]["path"] == "timestamp", (value, r.text[:300])
