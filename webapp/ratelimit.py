@@ -141,6 +141,10 @@ class RateLimiter:
             keys = [(policy, f"guest:ip:{address}"), (self.guests_total, "guest:deployment")]
         else:
             keys = [(policy, f"{policy.name}:{identity(self.settings)}")]
+            if self._makes_a_guest():  # e.g. an anonymous POST /session/start: the guest buckets too
+                address = hashlib.sha256(client_ip(self.settings.trusted_proxies).encode()).hexdigest()[:32]
+                guest = next(p for p in self.policies if p.name == "guest")
+                keys += [(guest, f"guest:ip:{address}"), (self.guests_total, "guest:deployment")]
         try:
             for policy, key in keys:
                 decision = self.store.take(key, policy.limit)
@@ -158,6 +162,15 @@ class RateLimiter:
                               details={"policy": policy.name, "limit": policy.limit.capacity,
                                        "window_seconds": policy.limit.period},
                               headers={"Retry-After": str(decision.retry_after)})
+
+    def _makes_a_guest(self) -> bool:
+        """A route that makes a guest account for a caller without credentials (views marked
+        `voicemock_guest`) counts against guest creation like POST /auth/guest."""
+        from flask import current_app
+
+        view = current_app.view_functions.get(request.endpoint or "")
+        return bool(getattr(view, "voicemock_guest", False)) and self.settings.allow_guest \
+            and identity(self.settings).startswith("ip:")
 
     @staticmethod
     def headers(resp: Response) -> Response:

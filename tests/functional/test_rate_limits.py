@@ -111,3 +111,14 @@ def test_a_users_session_token_and_access_token_share_one_bucket(platform) -> No
                    requests.get(url + "/auth/me", headers=bearer, timeout=10)]
     # One bucket of 4: the start, then 3 more whichever token; separate buckets would let all through.
     assert [r.status_code == 429 for r in answers] == [False, False, False, True], [r.status_code for r in answers]
+
+
+def test_a_route_that_makes_guests_counts_against_guest_creation(platform) -> None:  # noqa: ANN001
+    """POST /session/start without credentials makes a guest: the same per-address limit applies."""
+    body = {"job_type": "software_engineer", "focus_area": "behavioral"}
+    with web_process(platform, rate_limits_enabled=True, allow_guest=True, rate_limit_guest="2/hour") as url:
+        answers = [requests.post(url + "/session/start", json=body, headers={"User-Agent": f"ua-{i}"}, timeout=10)
+                   for i in range(3)]
+        guest = requests.post(url + "/auth/guest", timeout=10)
+    assert [r.status_code for r in answers][:2] == [201, 201], [r.text[:200] for r in answers]
+    assert answers[2].status_code == 429 and guest.status_code == 429
