@@ -57,6 +57,8 @@ class Score:
     # Hypothesis words after the last word matched or substituted to the reference: text invented past
     # the end of the speech ("Thank you.").
     inserted_past_end: int
+    # Reference words after the last aligned one that the hypothesis lacks: the end of the speech lost.
+    deleted_at_end: int = 0
 
     @property
     def wer(self) -> float:
@@ -78,7 +80,7 @@ def score(reference: str, hypothesis: str) -> Score:
             cost[i][j] = min(cost[i - 1][j] + 1, cost[i][j - 1] + 1,
                              cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]))
     subs = dels = ins = 0
-    trailing = 0
+    trailing = lost = 0
     seen_aligned = False
     i, j = n, m
     while i > 0 or j > 0:  # walk back; insertions before any aligned word (from the end) are trailing
@@ -92,5 +94,6 @@ def score(reference: str, hypothesis: str) -> Score:
             j -= 1
         else:
             dels += 1
+            lost += not seen_aligned
             i -= 1
-    return Score(subs + dels + ins, n, subs, dels, ins, trailing)
+    return Score(subs + dels + ins, n, subs, dels, ins, trailing, lost)

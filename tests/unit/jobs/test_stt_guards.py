@@ -94,3 +94,5 @@ def test_wer_normalises_spelling_and_counts_invented_words():
     s = wer.score("he might even have been made amiable himself", "He might have been made amiable himself. Thank you.")
     assert (s.deletions, s.insertions, s.inserted_past_end) == (1, 2, 2)
     assert s.wer == pytest.approx(3 / 8)
+    lost = wer.score("after that we dropped half of them", "After that we dropped")
+    assert (lost.deleted_at_end, lost.inserted_past_end) == (3, 0)

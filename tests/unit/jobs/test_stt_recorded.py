@@ -44,7 +44,7 @@ def test_word_error_rate_over_the_recorded_clips_is_within_tolerance(transcripts
     detail = {name: (s.errors, transcripts[name].text) for name, s in scores.items() if s.errors}
     assert words >= 90
     assert errors / words <= MAX_WER, detail
-    assert all(s.inserted_past_end == 0 for s in scores.values()), detail
+    assert all(s.inserted_past_end == 0 and s.deleted_at_end == 0 for s in scores.values()), detail
 
 
 def test_the_same_audio_gives_the_same_transcript_every_time(transcripts):
@@ -64,7 +64,7 @@ def test_nothing_is_invented_after_the_answer_ends(tail):
     # Without the guards tiny.en decoded this answer's last 0.28 s as a new window: "... complaining. Thank you."
     transcript = tail
     score = wer.score(TAIL_SCRIPT, transcript.text)
-    assert score.inserted_past_end == 0, transcript.text
+    assert score.inserted_past_end == 0 and score.deleted_at_end == 0, transcript.text
     assert score.wer <= 0.3, transcript.text
     assert wer.normalize(transcript.text)[-3:] == ["customers", "stopped", "complaining"]
     words = transcript.words
