@@ -80,8 +80,8 @@ def session_summary() -> Response:
 
 @bp.route("/api/assessments/run", methods=["GET", "POST"])
 @document(body=AssessmentRequest, status=202, tags=["summaries"], auth="bearer",
-          summary="Assess a skill on a session (document 001's curl example: a GET with no body works)",
-          headers={"X-Tracked-Skill-Id": "raw tracked skill id: only its SHA-256 is stored or logged"})
+          summary="Assess a skill on a session (document 001's curl example: a GET with no body works; "
+                  "X-Tracked-Skill-Id names the skill, only its SHA-256 is stored or logged)")
 def run_assessment() -> Response:
     caller = authenticate(allow_session=True)
     body = json_body(AssessmentRequest, allow_empty=True)
