@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -188,33 +188,50 @@ class FasterWhisperSTT:
         chunks = vad.decode_chunks(speech, end)
         options = decode_options(self.beam_size)
         options["language"] = language
-        raws = self._decode(vad.concatenate(samples, chunks), chunks, options) if chunks else []
         speech_end = (speech[-1][1] + vad.CHUNK_PAD_SECONDS) if speech else 0.0
-        raws = guards.trim_tail(raws, end, speech_end)
-        for s, e in guards.uncovered(speech, [w for r in raws for w in r.words]):
-            # The decoder skipped this speech (typically the answer's end after the prompted first
-            # window): decode it on its own, once with the prompt, once more without if still empty.
-            lo, hi = max(0.0, s - vad.CHUNK_PAD_SECONDS), min(end, e + vad.CHUNK_PAD_SECONDS)
-            again = [vad.Chunk(round(lo, 3), round(hi, 3), 0.0)]
-            extra = self._decode(vad.concatenate(samples, again), again, options)
+        raws: list[_Raw] = []
+        published: list[Segment] = []
+
+        def publish(upto: int) -> None:
+            for raw in raws[len(published):upto]:
+                seg = Segment(id=len(published), start=raw.start, end=raw.end, text=raw.text, words=tuple(raw.words))
+                published.append(seg)
+                if on_segment is not None:
+                    on_segment(seg)
+
+        # faster-whisper decodes lazily, a window at a time: a segment is published (streamed to
+        # listeners) once the next one has been decoded; the newest waits for the tail guard.
+        for raw in self._decode(vad.concatenate(samples, chunks), chunks, options) if chunks else ():
+            raws.append(raw)
+            publish(len(raws) - 1)
+        raws = raws[:len(published)] + guards.trim_tail(raws[len(published):], end, speech_end)
+        for lo, hi in guards.uncovered(speech, [w for r in raws for w in r.words]):
+            # The decoder skipped this speech (the filler prompt can make Whisper end a window early and
+            # lose the answer's last sentence): decode it on its own, without the prompt if still empty.
+            again = [vad.Chunk(round(max(0.0, lo - vad.CHUNK_PAD_SECONDS), 3),
+                               round(min(end, hi + vad.CHUNK_PAD_SECONDS), 3), 0.0)]
+            extra = list(self._decode(vad.concatenate(samples, again), again, options))
             if not extra:
-                extra = self._decode(vad.concatenate(samples, again), again, {**options, "initial_prompt": None})
-            raws = sorted(raws + guards.trim_tail(extra, end, speech_end), key=lambda r: r.start)
-        segments: list[Segment] = []
-        for i, raw in enumerate(raws):
-            seg = Segment(id=i, start=raw.start, end=raw.end, text=raw.text, words=tuple(raw.words))
-            segments.append(seg)
-            if on_segment is not None:
-                on_segment(seg)
+                extra = list(self._decode(vad.concatenate(samples, again), again, {**options, "initial_prompt": None}))
+            raws += guards.trim_tail(extra, end, speech_end)
+        if any(a.start > b.start for a, b in zip(raws, raws[1:])):  # speech found again mid-answer:
+            fresh = {id(r) for r in raws[len(published):]}  # renumber in time order, stream the new ones
+            raws.sort(key=lambda r: r.start)
+            published.clear()
+            for r in raws:
+                published.append(Segment(len(published), r.start, r.end, r.text, tuple(r.words)))
+                if on_segment is not None and id(r) in fresh:
+                    on_segment(published[-1])
+        publish(len(raws))
+        segments = published
         text = " ".join(s.text for s in segments if s.text).strip()
         return Transcript(text=text, language=language, duration=end, segments=segments, speech=list(speech))
 
-    def _decode(self, audio: np.ndarray, chunks: Sequence[vad.Chunk], options: dict[str, Any]) -> list[_Raw]:
+    def _decode(self, audio: np.ndarray, chunks: Sequence[vad.Chunk], options: dict[str, Any]) -> Iterator[_Raw]:
+        """The model's segments, guarded and mapped back to the audio's timeline, as they are decoded."""
         if audio.size == 0:
-            return []
+            return
         raw_segments, _ = self._model.transcribe(audio, **options)
-        out: list[_Raw] = []
-        # faster-whisper decodes lazily: each iteration step runs the model on the next window.
         for raw in raw_segments:
             if guards.is_hallucination(raw):
                 continue
@@ -225,8 +242,7 @@ class FasterWhisperSTT:
                 we, _ = vad.to_original(chunks, float(w.end), wk)
                 words.append(Word(w.word.strip(), round(ws, 3), round(max(we, ws), 3), round(float(w.probability), 4)))
             seg_end = words[-1].end if words else vad.to_original(chunks, float(raw.end), k)[0]
-            out.append(_Raw(round(start, 3), round(seg_end, 3), raw.text.strip(), words))
-        return out
+            yield _Raw(round(start, 3), round(seg_end, 3), raw.text.strip(), words)
 
 
 _cache: dict[tuple[str | None, str, int, int], FasterWhisperSTT] = {}

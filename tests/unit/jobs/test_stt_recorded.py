@@ -93,3 +93,27 @@ def test_pauses_are_measured_from_the_audio(transcripts):
     assert pauses["count_1_5s"] == 2 and pauses["count_3s"] == 1
     assert [round(p["seconds"]) for p in pauses["items"]] == [2, 3]
     assert 3.2 <= pauses["longest_seconds"] <= 3.7
+
+
+def test_speech_the_decoder_skipped_is_decoded_again():
+    # Make the first pass lose its last segment, as the filler prompt sometimes made tiny.en do with an
+    # answer's last sentence; the VAD still hears that speech, so it is decoded on its own.
+    from jobs.stt import FasterWhisperSTT
+
+    shared = get_stt()
+
+    class LosesTheEnd(FasterWhisperSTT):
+        passes = 0
+
+        def _decode(self, audio, chunks, options):  # noqa: ANN001, ANN202
+            self.passes += 1
+            decoded = list(super()._decode(audio, chunks, options))
+            return iter(decoded[:-1] if self.passes == 1 else decoded)
+
+    stt = LosesTheEnd(whisper=shared._model)
+    seen = []
+    transcript = stt.transcribe(str(FIXTURES / "answer_star.wav"), on_segment=seen.append)
+    normal = shared.transcribe(str(FIXTURES / "answer_star.wav"))
+    assert stt.passes >= 2
+    assert wer.normalize(transcript.text)[-4:] == wer.normalize(normal.text)[-4:] == ["latency", "by", "sixty", "percent"]
+    assert seen == transcript.segments and [s.id for s in seen] == list(range(len(seen)))
