@@ -9,19 +9,25 @@ The buffer is trimmed at the end of a segment Whisper has finished and that is e
 decode never covers more than ~one Whisper window however long the answer. `finish` decodes only
 the tail after the last trim and commits all of it.
 
-Pure logic: no Flask, no Dramatiq, no database. The transcriber only needs an object with the
-`transcribe(audio) -> jobs.stt.Transcript` of `jobs.stt.FasterWhisperSTT` (tests pass a fake).
+Each decode uses `jobs.stt.decode_options()` (deterministic, guarded) with the filler prompt followed
+by the committed text that was trimmed out of the buffer (whisper_streaming's context prompt), and
+`jobs.stt`'s hallucination guards. Speech regions (for pauses) come from the same Silero VAD as
+`jobs.stt`, run on the new audio only as it arrives.
+
+Pure logic: no Flask, no Dramatiq, no database. `LiveTranscriber` takes a `Decode` function
+(`whisper_decode(stt)` in production, a scripted one in tests).
 """
 from __future__ import annotations
 
 import io
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from jobs.stt import Segment, Transcript, Word
+from jobs import voice_activity as vad
+from jobs.stt import FILLER_PROMPT, FasterWhisperSTT, Segment, Transcript, Word, decode_options
 
 SAMPLE_RATE = 16_000
 # Trim the buffer once it is longer than this (a Whisper window is 30 s; shorter buffers decode faster
@@ -29,14 +35,43 @@ SAMPLE_RATE = 16_000
 TRIM_SECONDS = 12.0
 # With no committed segment end to trim at, cut hard before the buffer outgrows one Whisper window.
 HARD_TRIM_SECONDS = 24.0
+# A word that ends this close to the end of the audio decoded so far is never committed yet: Whisper
+# guesses at a cut-off edge, and two decodes can guess the same wrong word there.
+EDGE_SECONDS = 1.0
 # whisper_streaming: new words are those that start after the last committed word (minus this slack).
 _SLACK = 0.1
 _MAX_NGRAM = 5
 _WORD = re.compile(r"[^\w']+")
 
 
-class Transcriber(Protocol):
-    def transcribe(self, audio: Any) -> Transcript: ...
+_PROMPT_CHARS = 200
+
+# decode(buffer, context) -> (words, segment spans), times relative to the buffer's start.
+Decode = Callable[[np.ndarray, str], tuple[list[Word], list[tuple[float, float]]]]
+
+
+def whisper_decode(stt: FasterWhisperSTT) -> Decode:
+    """One pass of the model over a buffer, with `jobs.stt`'s options and hallucination guards (no VAD
+    gating and no second pass: a live buffer ends mid-speech by design)."""
+
+    def decode(buf: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
+        prompt = f"{FILLER_PROMPT} {context}" if context else FILLER_PROMPT
+        whole = [vad.Chunk(0.0, round(len(buf) / SAMPLE_RATE, 3), 0.0)]
+        raws = stt._decode(buf, whole, decode_options(stt.beam_size, prompt=prompt))  # noqa: SLF001 - jobs.stt's own pass
+        return [w for r in raws for w in r.words], [(r.start, r.end) for r in raws]
+
+    return decode
+
+
+def whisper_decode_final(stt: FasterWhisperSTT) -> Decode:
+    """The last pass, over the tail only: `jobs.stt`'s whole treatment (VAD gating, guards, speech the
+    decoder skipped decoded again), as an uploaded answer gets."""
+
+    def decode(buf: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
+        t = stt.transcribe(buf)
+        return t.words, [(s.start, s.end) for s in t.segments]
+
+    return decode
 
 
 def norm(text: str) -> str:
@@ -56,6 +91,7 @@ class LocalAgreement:
         self.committed: list[Word] = list(committed)
         self.last_time = self.committed[-1].end if self.committed else 0.0
         self.tentative: list[Word] = []
+        self._horizon: float | None = None  # the previous hypothesis' horizon
 
     def _fresh(self, hypothesis: Sequence[Word]) -> list[Word]:
         new = [w for w in hypothesis if w.start > self.last_time - _SLACK and norm(w.text)]
@@ -66,14 +102,19 @@ class LocalAgreement:
                     return new[n:]
         return new
 
-    def insert(self, hypothesis: Sequence[Word]) -> list[Word]:
-        """Take a new hypothesis (absolute times); return the words it commits."""
+    def insert(self, hypothesis: Sequence[Word], horizon: float | None = None) -> list[Word]:
+        """Take a new hypothesis (absolute times); return the words it commits (none ending after
+        `horizon`)."""
         new = self._fresh(hypothesis)
         commit: list[Word] = []
         for a, b in zip(new, self.tentative):
             if norm(a.text) != norm(b.text):
                 break
+            # Both decodes must have heard a while past the word, not guessed it at their cut-off edge.
+            if horizon is not None and (a.end > horizon or (self._horizon is not None and b.end > self._horizon)):
+                break
             commit.append(a)
+        self._horizon = horizon
         self.tentative = new[len(commit):]
         self._commit(commit)
         return commit
@@ -101,19 +142,20 @@ class Update:
 
 @dataclass
 class LiveTranscriber:
-    stt: Transcriber
+    decode: Decode
     offset: float = 0.0  # absolute time of the buffer's first sample
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     trim_seconds: float = TRIM_SECONDS
+    final_decode: Decode | None = None  # for `finish` (default: `decode`)
     steps: int = 0
 
     @classmethod
-    def resume(cls, stt: Transcriber, state: dict | None, **kw: Any) -> "LiveTranscriber":
+    def resume(cls, decode: Decode, state: dict | None, **kw: Any) -> "LiveTranscriber":
         """Continue from `state()` saved by an earlier attempt: its committed words stay as they were."""
         if not state:
-            return cls(stt, **kw)
+            return cls(decode, **kw)
         words = [Word(**w) for w in state.get("committed", [])]
-        return cls(stt, offset=float(state.get("offset", 0.0)), agreement=LocalAgreement(words), **kw)
+        return cls(decode, offset=float(state.get("offset", 0.0)), agreement=LocalAgreement(words), **kw)
 
     def state(self) -> dict[str, Any]:
         return {"offset": self.offset, "committed": [asdict(w) for w in self.agreement.committed]}
@@ -122,37 +164,42 @@ class LiveTranscriber:
     def committed(self) -> list[Word]:
         return self.agreement.committed
 
-    def _decode(self, audio: np.ndarray) -> tuple[list[Word], list[Segment]]:
+    def _context(self) -> str:
+        """The committed text before the buffer (it is no longer heard, so it is given as a prompt)."""
+        before = [w.text for w in self.agreement.committed if w.end <= self.offset + 0.01]
+        return " ".join(before)[-_PROMPT_CHARS:].lstrip()
+
+    def _decode(self, audio: np.ndarray, final: bool = False) -> tuple[list[Word], list[tuple[float, float]]]:
         buf = audio[int(round(self.offset * SAMPLE_RATE)):]
         if len(buf) < SAMPLE_RATE // 10:
             return [], []
-        transcript = self.stt.transcribe(buf)
-        words = [shifted(w, self.offset) for w in transcript.words]
-        return words, transcript.segments
+        decode = self.final_decode if final and self.final_decode is not None else self.decode
+        words, spans = decode(buf, self._context())
+        return [shifted(w, self.offset) for w in words], spans
 
     def step(self, audio: np.ndarray) -> Update:
         """`audio`: the whole recording so far (16 kHz mono float32)."""
         self.steps += 1
         words, segments = self._decode(audio)
-        commit = self.agreement.insert(words)
         total = len(audio) / SAMPLE_RATE
+        commit = self.agreement.insert(words, horizon=total - EDGE_SECONDS)
         self._trim(segments, total)
         return Update(commit, list(self.agreement.tentative), round(total, 3), round(total - self.offset, 3))
 
     def finish(self, audio: np.ndarray) -> Update:
         """Decode the tail once more and commit all of it."""
-        words, _ = self._decode(audio)
+        words, _ = self._decode(audio, final=True)
         commit = self.agreement.insert_final(words) if words else self.agreement.insert_final(self.agreement.tentative)
         total = len(audio) / SAMPLE_RATE
         return Update(commit, [], round(total, 3), round(total - self.offset, 3))
 
-    def _trim(self, segments: list[Segment], total: float) -> None:
+    def _trim(self, segments: list[tuple[float, float]], total: float) -> None:
         length = total - self.offset
         if length <= self.trim_seconds:
             return
         last = self.agreement.last_time
         # The end of the latest segment (not the one still being spoken) that is wholly committed.
-        ends = [round(s.end + self.offset, 3) for s in segments[:-1]]
+        ends = [round(end + self.offset, 3) for _, end in segments[:-1]]
         done = [e for e in ends if self.offset < e <= last + 0.05]
         if done:
             self._cut(max(done))
@@ -163,6 +210,37 @@ class LiveTranscriber:
 
     def _cut(self, at: float) -> None:
         self.offset = round(max(self.offset, at), 3)
+
+
+class LiveVAD:
+    """Speech regions of a growing recording: Silero run on each new stretch of audio only, with a
+    second of the audio before it so the model's state has settled by the new part."""
+
+    _CONTEXT = 1.0
+
+    def __init__(self) -> None:
+        self._probs = np.zeros(0, np.float32)
+
+    def update(self, audio: np.ndarray) -> None:
+        done = len(self._probs) * vad.FRAME_SECONDS
+        window = int(round(vad.FRAME_SECONDS * SAMPLE_RATE))
+        usable = (len(audio) // window) * window
+        if usable / SAMPLE_RATE - done < 0.5:
+            return
+        ctx_frames = int(min(done, self._CONTEXT) / vad.FRAME_SECONDS)
+        start = (len(self._probs) - ctx_frames) * window
+        probs = vad.speech_probabilities(audio[start:usable])[ctx_frames:]
+        self._probs = np.concatenate([self._probs, probs])
+
+    def regions(self, audio: np.ndarray) -> list[tuple[float, float]]:
+        """All speech regions, after the rest of `audio` has been looked at."""
+        window = int(round(vad.FRAME_SECONDS * SAMPLE_RATE))
+        done = len(self._probs) * window
+        if len(audio) > done:
+            ctx_frames = int(min(done / SAMPLE_RATE, self._CONTEXT) / vad.FRAME_SECONDS)
+            start = done - ctx_frames * window
+            self._probs = np.concatenate([self._probs, vad.speech_probabilities(audio[start:])[ctx_frames:]])
+        return vad.speech_regions(self._probs, len(audio) / SAMPLE_RATE)
 
 
 # ---------------------------------------------------------------------------------------- audio
@@ -273,8 +351,8 @@ def decode_whole(data: bytes) -> np.ndarray:
 # ------------------------------------------------------------------------------------ transcript
 
 
-def words_to_transcript(words: Sequence[Word], duration: float, language: str = "en",
-                        pause: float = 1.5) -> Transcript:
+def words_to_transcript(words: Sequence[Word], duration: float, speech: Sequence[tuple[float, float]] = (),
+                        language: str = "en", pause: float = 1.5) -> Transcript:
     """Committed words as a `Transcript`: segments end at sentence punctuation or a long pause."""
     segments: list[Segment] = []
     current: list[Word] = []
@@ -294,4 +372,5 @@ def words_to_transcript(words: Sequence[Word], duration: float, language: str = 
             close()
     close()
     text = " ".join(s.text for s in segments).strip()
-    return Transcript(text=text, language=language, duration=round(duration, 3), segments=segments)
+    return Transcript(text=text, language=language, duration=round(duration, 3), segments=segments,
+                      speech=[(float(a), float(b)) for a, b in speech])

@@ -26,8 +26,9 @@ from core.storage import LocalStorage
 from jobs import practice
 from jobs.context import JobContext
 from jobs.delivery import analyze_delivery
-from jobs.live_stt import SAMPLE_RATE, GrowingDecoder, LiveTranscriber, words_to_transcript
-from jobs.stt import Word, get_stt
+from jobs.live_stt import (SAMPLE_RATE, GrowingDecoder, LiveTranscriber, LiveVAD, whisper_decode, whisper_decode_final,
+                           words_to_transcript)
+from jobs.stt import Word, stt_for
 
 KIND = "practice.live_turn"
 STATUS_LIVE = "live"
@@ -169,9 +170,10 @@ def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, id
     saved = store.load_state()
     if ctx.storage.exists(final_key) and ((saved or {}).get("final") or not store.seqs()):
         return  # an earlier attempt got this far (the recording is whole); only its writes were lost
-    stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
-    live = LiveTranscriber.resume(stt, saved)
+    stt = stt_for(ctx.settings)
+    live = LiveTranscriber.resume(whisper_decode(stt), saved, final_decode=whisper_decode_final(stt))
     decoder = GrowingDecoder()
+    voice = LiveVAD()
     cap = ctx.settings.max_audio_seconds
     decoded_samples = 0
     seen_bytes = -1
@@ -197,6 +199,7 @@ def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, id
             continue
         decoded_samples = len(audio)
         update = live.step(audio)
+        voice.update(audio)
         if update.committed:
             store.save_state(live.state())  # saved before it is sent: a replacement worker keeps it
         seconds = update.audio_seconds
@@ -209,7 +212,8 @@ def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, id
     ctx.storage.save(final_key, data)
     audio = decoder.decode(data, final=True)[: int(cap * SAMPLE_RATE)]
     update = live.finish(audio)
-    store.save_state({**live.state(), "final": True, "audio_seconds": update.audio_seconds})
+    store.save_state({**live.state(), "final": True, "audio_seconds": update.audio_seconds,
+                      "speech": voice.regions(audio)})
     ctx.partial({"stage": "live", "turn_id": turn_id, "final": True, "reason": (store.finished() or {}).get("reason"),
                  "audio_seconds": update.audio_seconds, "committed": " ".join(w.text for w in live.committed),
                  "committed_words": len(live.committed), "new_words": _words(update.committed), "tentative": "",
@@ -220,7 +224,6 @@ def _final_transcript(ctx: JobContext, store: ChunkStore, final_key: str) -> Any
     state = store.load_state()
     if state and state.get("final"):
         words = [Word(**w) for w in state["committed"]]
-        return words_to_transcript(words, float(state.get("audio_seconds") or 0.0))
+        return words_to_transcript(words, float(state.get("audio_seconds") or 0.0), state.get("speech") or ())
     # Finished on an earlier attempt whose chunks are gone: transcribe the saved recording whole.
-    stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
-    return stt.transcribe(str(ctx.storage.path(final_key)))
+    return stt_for(ctx.settings).transcribe(str(ctx.storage.path(final_key)))

@@ -109,6 +109,18 @@ def _refuse_if_finished(turn: Turn, store: ChunkStore) -> None:
         raise Conflict(f"this live turn is finished{why}; no more chunks are taken", stage="upload")
 
 
+def _read_body(most: int) -> bytes:
+    """Up to `most` bytes of the body (a read may return less than asked: read until the end)."""
+    parts, got = [], 0
+    while got < most:
+        part = request.stream.read(most - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
 @bp.post("/turns/<turn_id>/chunks")
 @document(auth="session", status=202, content=None,
           summary="Append chunk `seq` (raw audio bytes, from 0) to a live turn; a repeat of a chunk is harmless")
@@ -123,7 +135,7 @@ def post_chunk(turn_id: str) -> Response:
     limit = settings().live_chunk_max_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"a chunk is at most {limit} bytes")
-    data = request.stream.read(limit + 1)
+    data = _read_body(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"a chunk is at most {limit} bytes")
     if not data:

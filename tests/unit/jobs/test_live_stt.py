@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from jobs.live_stt import SAMPLE_RATE, GrowingDecoder, LiveTranscriber, LocalAgreement, decode_whole, words_to_transcript
-from jobs.stt import Segment, Transcript, Word
+from jobs.stt import Word
 
 
 def _words(text: str, start: float = 0.0, step: float = 0.4) -> list[Word]:
@@ -34,21 +35,22 @@ def test_words_re_decoded_at_the_commit_point_are_not_committed_twice() -> None:
 
 
 class _Scripted:
-    """Transcribes by looking the buffer's absolute span up in a fixed word list."""
+    """Decodes by looking the buffer's absolute span up in a fixed word list."""
 
     def __init__(self, words: list[Word]) -> None:
         self.words = words
         self.offset = 0.0
         self.calls: list[float] = []
+        self.contexts: list[str] = []
 
-    def transcribe(self, audio: np.ndarray) -> Transcript:
+    def __call__(self, audio: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
         length = len(audio) / SAMPLE_RATE
         self.calls.append(length)
+        self.contexts.append(context)
         seen = [Word(w.text, w.start - self.offset, w.end - self.offset, 1.0) for w in self.words
                 if w.start >= self.offset and w.end <= self.offset + length]
-        segs = [Segment(i, s[0].start, s[-1].end, " ".join(w.text for w in s), tuple(s))
-                for i, s in enumerate(seen[j:j + 5] for j in range(0, len(seen), 5))]
-        return Transcript(" ".join(w.text for w in seen), "en", length, segs)
+        spans = [(s[0].start, s[-1].end) for s in (seen[j:j + 5] for j in range(0, len(seen), 5))]
+        return seen, spans
 
 
 def test_the_buffer_is_trimmed_at_committed_segment_ends_and_finish_commits_the_tail() -> None:
@@ -66,6 +68,8 @@ def test_the_buffer_is_trimmed_at_committed_segment_ends_and_finish_commits_the_
     committed += [w.text for w in live.finish(audio).committed]
     assert committed == [w.text for w in script]
     assert max(fake.calls) < 16
+    # After a trim, the committed words no longer in the buffer are the decoder's context.
+    assert fake.contexts[-1].endswith(" ".join(w.text for w in script if w.end <= live.offset)[-40:])
 
 
 def test_a_resumed_transcriber_keeps_the_committed_words() -> None:
@@ -76,9 +80,9 @@ def test_a_resumed_transcriber_keeps_the_committed_words() -> None:
 
 def test_segments_of_a_live_transcript_end_at_sentences_and_long_pauses() -> None:
     words = [*_words("So. We cached it."), *_words("It worked", start=5.0)]
-    t = words_to_transcript(words, 6.0)
+    t = words_to_transcript(words, 6.0, [(0.0, 1.5), (5.0, 5.8)])
     assert [s.text for s in t.segments] == ["So.", "We cached it.", "It worked"]
-    assert t.text == "So. We cached it. It worked" and t.duration == 6.0
+    assert t.text == "So. We cached it. It worked" and t.duration == 6.0 and t.speech == [(0.0, 1.5), (5.0, 5.8)]
 
 
 def test_a_growing_recording_decodes_to_the_same_audio_as_the_whole_file(fixtures_dir: Path) -> None:
@@ -91,3 +95,17 @@ def test_a_growing_recording_decodes_to_the_same_audio_as_the_whole_file(fixture
         whole = decode_whole(raw)
         assert abs(len(final) - len(whole)) <= SAMPLE_RATE // 20, name
     assert len(decode_whole(b"")) == 0 and len(GrowingDecoder().decode(b"\x1aE\xdf")) == 0
+
+
+def test_speech_regions_of_a_growing_recording_match_those_of_the_whole(fixtures_dir: Path) -> None:
+    from jobs import voice_activity as vad
+    from jobs.live_stt import LiveVAD
+
+    audio = decode_whole((fixtures_dir / "answer_star.wav").read_bytes())
+    live = LiveVAD()
+    for end in range(SAMPLE_RATE, len(audio), SAMPLE_RATE * 3 // 4):
+        live.update(audio[:end])
+    regions = live.regions(audio)
+    whole = vad.speech_regions(vad.speech_probabilities(audio), len(audio) / SAMPLE_RATE)
+    assert abs(len(regions) - len(whole)) <= 1
+    assert sum(b - a for a, b in regions) == pytest.approx(sum(b - a for a, b in whole), rel=0.1)
