@@ -128,6 +128,7 @@ export function begin(session, { onStatus = () => {} } = {}) {
     },
     // The turn's links once it is finished; null when the live path failed (the caller uploads).
     async finish() {
+      box.hidden = true; // the answer card gives way to the results; a stale live text must not linger
       await opened;
       await chain;
       if (stream) stream.close();
