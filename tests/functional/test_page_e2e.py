@@ -398,6 +398,8 @@ def test_the_page_is_labelled_keyboard_usable_and_fits_a_phone(server: str, brow
         page.reload()
         page.wait_for_selector(f"#resume option[value='{resume_id}']", state="attached")
         page.locator("#resume").select_option(resume_id)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(OUT / "phone-setup.png"), full_page=True)
         page.focus("#start")
         page.keyboard.press("Enter")
         page.wait_for_selector("body[data-phase=question]")
