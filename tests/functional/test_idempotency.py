@@ -36,7 +36,12 @@ def test_fifty_concurrent_requests_with_one_key_create_exactly_one_job(platform,
     with ThreadPoolExecutor(50) as pool:
         responses = list(pool.map(post, range(50)))
     statuses = sorted({r.status_code for r in responses})
-    assert set(statuses) <= {202, 409}, statuses
+    # 409: the key's first request is still running. 503: on a starved machine a request waited past
+    # the pool (or Redis) timeout; it says so, asks for a retry, and creates nothing.
+    assert set(statuses) <= {202, 409, 503}, statuses
+    for r in responses:
+        if r.status_code == 503:
+            assert r.json()["stage"] in {"database", "dependency"} and "Retry-After" in r.headers
     accepted = [r for r in responses if r.status_code == 202]
     assert len({r.json()["data"]["job_id"] for r in accepted}) == 1
     assert all(r.headers["Idempotency-Key"] == key for r in responses)
