@@ -64,8 +64,8 @@ def whisper_decode(stt: FasterWhisperSTT) -> Decode:
 
 
 def whisper_decode_final(stt: FasterWhisperSTT) -> Decode:
-    """The last pass, over the tail only: `jobs.stt`'s whole treatment (VAD gating, guards, speech the
-    decoder skipped decoded again), as an uploaded answer gets."""
+    """A second try at a tail the single pass found empty: `jobs.stt`'s whole treatment (VAD gating,
+    guards, speech the decoder skipped decoded again, without the prompt if need be)."""
 
     def decode(buf: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
         t = stt.transcribe(buf)
@@ -126,6 +126,13 @@ class LocalAgreement:
         self._commit(new)
         return new
 
+    def commit_forced(self, words: list[Word]) -> None:
+        """Commit a prefix of the tentative words without a second opinion (buffer overflow)."""
+        n = len(words)
+        if n and self.tentative[:n] == words:
+            self.tentative = self.tentative[n:]
+            self._commit(words)
+
     def _commit(self, words: list[Word]) -> None:
         if words:
             self.committed.extend(words)
@@ -146,7 +153,7 @@ class LiveTranscriber:
     offset: float = 0.0  # absolute time of the buffer's first sample
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     trim_seconds: float = TRIM_SECONDS
-    final_decode: Decode | None = None  # for `finish` (default: `decode`)
+    final_decode: Decode | None = None  # for `finish` when `decode` finds nothing in the tail
     steps: int = 0
 
     @classmethod
@@ -188,7 +195,9 @@ class LiveTranscriber:
 
     def finish(self, audio: np.ndarray) -> Update:
         """Decode the tail once more and commit all of it."""
-        words, _ = self._decode(audio, final=True)
+        words, _ = self._decode(audio)
+        if not words and self.final_decode is not None:
+            words, _ = self._decode(audio, final=True)  # e.g. the prompt made the model end too early
         commit = self.agreement.insert_final(words) if words else self.agreement.insert_final(self.agreement.tentative)
         total = len(audio) / SAMPLE_RATE
         return Update(commit, [], round(total, 3), round(total - self.offset, 3))
@@ -204,9 +213,16 @@ class LiveTranscriber:
         if done:
             self._cut(max(done))
         elif length > HARD_TRIM_SECONDS:
-            # One long segment: cut after the last committed word, or keep the last few seconds of a
-            # stretch where nothing was committed (silence or noise).
-            self._cut(last if last > self.offset + 1.0 else total - self.trim_seconds / 2)
+            # One long segment: cut after the last committed word; with nothing committed in the buffer
+            # (decodes too far apart to agree), commit what the latest decode heard well before the
+            # end rather than let the buffer outgrow a Whisper window. Nothing heard is ever dropped.
+            if last <= self.offset + 1.0:
+                horizon = total - self.trim_seconds / 2
+                forced = [w for w in self.agreement.tentative if w.end <= horizon]
+                self.agreement.commit_forced(forced)
+                last = self.agreement.last_time
+            if last > self.offset:
+                self._cut(last)
 
     def _cut(self, at: float) -> None:
         self.offset = round(max(self.offset, at), 3)

@@ -109,3 +109,27 @@ def test_speech_regions_of_a_growing_recording_match_those_of_the_whole(fixtures
     whole = vad.speech_regions(vad.speech_probabilities(audio), len(audio) / SAMPLE_RATE)
     assert abs(len(regions) - len(whole)) <= 1
     assert sum(b - a for a, b in regions) == pytest.approx(sum(b - a for a, b in whole), rel=0.1)
+
+
+def test_decodes_that_never_agree_still_lose_no_words_when_the_buffer_overflows() -> None:
+    script = _words(" ".join(f"w{i}" for i in range(70)), step=0.5)  # 35 s of speech
+    fake = _Scripted(script)
+    flip = {"n": 0}
+
+    def disagreeing(audio: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
+        words, _ = fake(audio, context)
+        flip["n"] += 1
+        # Every other decode hears the first word differently: nothing is ever agreed on, one segment.
+        if words and flip["n"] % 2:
+            words[0] = Word(words[0].text + "x", words[0].start, words[0].end, 1.0)
+        return words, [(words[0].start, words[-1].end)] if words else []
+
+    live = LiveTranscriber(disagreeing, trim_seconds=8.0)
+    audio = np.zeros(36 * SAMPLE_RATE, np.float32)
+    for t in range(2, 36):
+        fake.offset = live.offset
+        update = live.step(audio[: t * SAMPLE_RATE])
+        assert update.buffer_seconds <= 25.0
+    fake.offset = live.offset
+    live.finish(audio)
+    assert [w.text.rstrip("x") for w in live.committed] == [w.text for w in script]
