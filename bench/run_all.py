@@ -24,6 +24,7 @@ BENCHES = [  # (name, script, args, quick args)
     ("SSE fan-out", "sse_fanout.py", ["--clients", "1000"], ["--clients", "200"]),
     ("API latency", "api_latency.py", ["--seconds", "8"], ["--seconds", "3"]),
     ("Speech (bench/stt.py)", "stt.py", [], ["--runs", "2"]),
+    ("Live answers (bench/live.py)", "live.py", [], ["--long-runs", "1", "--concurrency", "1"]),
     ("LLM job latency (bench/llm.py)", "llm.py", ["--runs", "40"], ["--runs", "5"]),
     ("Batch runs (bench/batch.py)", "batch.py", ["--items", "200"], ["--items", "30"]),
 ]
@@ -121,6 +122,12 @@ def _summary(results: dict[str, dict | None]) -> list[str]:
     if st:
         rows.append(f"| speech: platform upload → `succeeded` vs raw faster-whisper | overhead ratio "
                     f"{st.get('overhead_ratio')} | raw model | RTF {st.get('real_time_factor')} | ≤ 1.15 |")
+    lv = results.get("live.py")
+    if lv:
+        rows.append(f"| live answers: first words on the stream after spoken / scores after finish "
+                    f"({lv['long_answer_seconds']} s answer) / at once | median {lv['first_word_median_s']} s / "
+                    f"{lv['scores_after_finish_median_s']} s / {lv['holds_at_targets']} | one-shot WER "
+                    f"{lv['wer_one_shot']} | live WER {lv['wer_live']} | < 1.5 s / < 2 s / ≥ 3; WER ≤ +0.02 |")
     lm = results.get("llm.py")
     if lm:
         rows.append(f"| LLM job: platform HTTP → `succeeded` vs the same server called directly | median "
