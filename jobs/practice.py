@@ -165,8 +165,22 @@ def _pick_next(session: Session, ctx: JobContext, interview: Interview, scores: 
     asked_rows = session.execute(select(Question.bank_id, Question.text).where(Question.interview_id == interview.id)).all()
     asked = [bid for bid, _ in asked_rows if bid]
     if not (interview.job_description or interview.resume_id):
-        return question_bank.next_question(interview.job_type, interview.focus_area, interview.difficulty,
-                                           asked, last_scores=scores)
+        def bank() -> dict | None:
+            return question_bank.next_question(interview.job_type, interview.focus_area, interview.difficulty,
+                                               asked, last_scores=scores)
+
+        if interview.job_type in question_bank.list_roles():
+            return bank()
+        # A free-text role ("Staff SRE"): with a provider configured, a question written for the person's
+        # own words (the session's title); the bank's nearest role otherwise.
+        try:
+            llm = llm_for_user(session, ctx, interview.user_id)
+        except BadInput:
+            return bank()
+        return tailoring.generate(llm, job_type=interview.title or interview.job_type,
+                                  focus_area=interview.focus_area, difficulty=interview.difficulty,
+                                  job_description=None, resume_text=None,
+                                  asked=[text for _, text in asked_rows], local=bank)
     resume = session.get(Resume, interview.resume_id) if interview.resume_id else None
     resume_text = resume.text if resume is not None and resume.user_id == interview.user_id else None
     terms = tailoring.terms_for(interview.job_description, resume_text)

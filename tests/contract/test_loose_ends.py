@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.client import ApiClient, data
+from tests.support.llm_engines import fake_openai  # noqa: F401 - fixture
 
 
 def test_no_error_body_names_a_server_file_path(client: ApiClient, platform, fixtures_dir: Path) -> None:  # noqa: ANN001
@@ -34,3 +35,20 @@ def test_free_text_focus_areas_map_to_the_bank(client: ApiClient) -> None:
         out = data(client.post("/session/start", json={"job_type": "Staff SRE", "focus_area": words}))
         assert out["focus_area"] == bank and out["job_type"] == "software_engineer"
         assert out["title"] == f"Staff SRE — {words}"
+
+
+def test_with_a_provider_a_free_text_role_gets_questions_written_for_its_words(
+        platform, client: ApiClient, fake_openai, fixtures_dir: Path) -> None:  # noqa: ANN001
+    """Item 2: "with an LLM provider configured, generate questions for the exact words"."""
+    from tests.support.llm_engines import use_engine
+
+    with use_engine(platform, fake_openai, "openai", client):
+        started = data(client.post("/session/start", json={"job_type": "Staff SRE", "focus_area": "System Design",
+                                                           "question_count": 3}))
+        with open(fixtures_dir / "answer_short.wav", "rb") as f:
+            turn = data(client.post("/turn", auth=False, headers={"X-Session-Token": started["token"]},
+                                    files={"audio": ("a.wav", f, "audio/wav")}))
+        job = client.wait_job(turn["job_id"])
+        prompts = [m["content"] for r in fake_openai.chat_requests() for m in r.messages if m["role"] == "user"]
+    assert job["status"] == "succeeded" and job["result"]["next_question"]
+    assert any("Staff SRE — System Design" in p for p in prompts), prompts
