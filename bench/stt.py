@@ -185,9 +185,10 @@ def _accuracy_lines(label: str, a: dict[str, Any]) -> list[str]:
 def report(args: argparse.Namespace, result: dict[str, Any]) -> str:
     lines = [f"machine: {result['machine']}", f"model: {result['model']}, beam {result['beam_size']}", ""]
     after, before = result["accuracy"], result.get("baseline")
-    lines += ["per clip: WER (errors/words), invented, distinct transcripts" + ("; before issue 12 after |" if before else "")]
+    lines += ["per clip: WER (errors/words), invented words, distinct transcripts"
+              + (" | the same before issue 12" if before else "")]
     for name, c in after["clips"].items():
-        b = f"   | before: {before['clips'][name]['wer']:.3f} ({before['clips'][name]['errors']}/" \
+        b = f"   | {before['clips'][name]['wer']:.3f} ({before['clips'][name]['errors']}/" \
             f"{before['clips'][name]['words']}), {before['clips'][name]['invented']}, " \
             f"{before['clips'][name]['distinct']}" if before else ""
         lines.append(f"  {name:20} {c['wer']:.3f} ({c['errors']}/{c['words']}), {c['invented']}, {c['distinct']}{b}")
