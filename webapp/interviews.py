@@ -182,7 +182,7 @@ def get_interview(interview_id: str) -> Response:
 def delete_interview(interview_id: str) -> Response:
     interview = owned(interview_id)
     interview.deleted_at = utcnow()
-    interview.status = "ended"
+    interview.status = "completed"
     db().commit()
     return ok({"id": interview.id, "deleted": True})
 

@@ -187,8 +187,8 @@ def session_events(session_id: str) -> Response:
 def end_session(session_id: str) -> Response:
     interview = _session_for_caller(session_id)
     session = db()
-    if interview.status != "ended":
-        interview.status = "ended"
+    if interview.status != "completed":
+        interview.status = "completed"
         interview.ended_at = utcnow()
         interview.version += 1
     job = new_job("practice.summary", user_id=interview.user_id, args={"interview_id": interview.id},
@@ -203,7 +203,7 @@ def delete_session(session_id: str) -> Response:
     interview = _session_for_caller(session_id)
     session = db()
     interview.deleted_at = utcnow()
-    interview.status = "ended"
+    interview.status = "completed"
     storage = state().runtime.storage
     for turn in session.execute(select(Turn).where(Turn.interview_id == interview.id)).scalars():
         if turn.audio_key:

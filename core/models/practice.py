@@ -23,7 +23,7 @@ class Interview(Base):
     focus_area: Mapped[str] = mapped_column(String(60), default="behavioral")
     difficulty: Mapped[str] = mapped_column(String(10), default="medium")
     question_count: Mapped[int] = mapped_column(Integer, default=5)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | ended
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | completed (document 004's word; "ended" before migration 0007)
     current_question_id: Mapped[str | None] = mapped_column(String(40))
     # Tailored practice: the pasted job description and the resume the questions were drawn for.
     job_description: Mapped[str | None] = mapped_column(Text)

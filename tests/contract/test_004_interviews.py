@@ -120,3 +120,15 @@ def test_adjust_difficulty(client: ApiClient) -> None:
     iid = data(client.post("/api/interviews", json=CREATE_INTERVIEW))["id"]
     r = client.post(f"/api/interviews/{iid}/difficulty", json={"difficulty": "hard"})
     assert r.status_code == 200 and envelope(r)["data"]["difficulty"] == "hard"
+
+
+def test_a_finished_session_is_listed_as_completed(client: ApiClient) -> None:
+    """"### List Interviews" prints `"status": "completed"`: the word for a session that has ended."""
+    started = data(client.post("/session/start", json={"job_type": "Backend Engineer", "focus_area": "System Design"}))
+    sid = started["session_id"]
+    headers = {"X-Session-Token": started["session_token"]} if "session_token" in started else {}
+    ended = client.post(f"/session/{sid}/end", headers=headers)
+    assert ended.status_code == 202, ended.text
+    assert data(ended)["status"] == "completed"
+    items = envelope(client.get("/api/interviews", params={"mode": "voice"}))["data"]["interviews"]
+    assert next(i for i in items if i["id"] == sid)["status"] == "completed"

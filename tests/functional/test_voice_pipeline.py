@@ -107,7 +107,7 @@ def test_ending_a_session_enqueues_its_summary(client: ApiClient, fixtures_dir: 
     assert job["status"] == "succeeded"
     assert job["result"]["answered"] == 1 and job["result"]["overall_score"] is not None
     session = data(client.get(f"/session/{started['session_id']}"))
-    assert session["status"] == "ended" and session["summary"]["answered"] == 1
+    assert session["status"] == "completed" and session["summary"]["answered"] == 1
     r = _upload(client, started["token"], fixtures_dir / "answer_short.wav")
     assert r.status_code == 409 and r.json()["stage"] == "session"
 
