@@ -105,12 +105,15 @@ def generate_questions(session: Session, ctx: JobContext, interview_id: str, cou
                        type: str | None = None) -> dict[str, Any]:
     interview = load(session, interview_id)
     existing = questions_of(session, interview)
-    qtype = question_bank.normalize_type(type or interview.focus_area) or "behavioral"
+    # Free text: the nearest bank type, or any type (None) when the words match none.
+    bank_type = question_bank.normalize_type(type if type else interview.focus_area)
+    qtype = bank_type or "mixed"
+    about = f" The person asked for questions about: {type}." if type and type.strip().lower() != qtype else ""
     llm = llm_for_user(session, ctx, interview.user_id)
     ctx.progress("questions", 0.1, provider=llm.name)
 
     def from_bank() -> QuestionPlan:
-        picked = question_bank.pick_questions(interview.job_type, qtype, interview.difficulty, count,
+        picked = question_bank.pick_questions(interview.job_type, bank_type, interview.difficulty, count,
                                               exclude_ids=[q.bank_id for q in existing if q.bank_id], seed=interview.id)
         if not picked:
             raise BadInput("the question bank has no more questions for this interview", stage="questions")
@@ -121,7 +124,7 @@ def generate_questions(session: Session, ctx: JobContext, interview_id: str, cou
     plan = llm.structured("questions", [{"role": "user", "content": (
         f"Write {count} {qtype.replace('_', ' ')} interview questions for a {interview.job_type.replace('_', ' ')} "
         f"candidate at {interview.difficulty} difficulty. For each, list the key points a strong answer covers. "
-        f"In the candidate's own words, the interview is: {interview.title or interview.job_type}.\n"
+        f"In the candidate's own words, the interview is: {interview.title or interview.job_type}.{about}\n"
         f"Do not repeat these questions:\n{asked}")}], QuestionPlan, local=from_bank)
     ctx.progress("questions", 0.9)
     bank_ids = {p["text"]: p["id"] for p in question_bank.load_bank()} if llm.name == "local" else {}

@@ -115,6 +115,17 @@ def test_generate_questions(client: ApiClient) -> None:
     assert job["status"] == "succeeded" and len(job["result"]["questions"]) == 5
 
 
+
+@pytest.mark.parametrize("words", ["System Design", "Kubernetes war stories"])
+def test_generate_questions_takes_free_text_types(client: ApiClient, words: str) -> None:
+    """"### Generate Questions" with the words people type: never a 400 (nearest bank type, else any)."""
+    iid = data(client.post("/api/interviews", json=CREATE_INTERVIEW))["id"]
+    r = client.post(f"/api/interviews/{iid}/questions", json={"count": 2, "type": words})
+    assert r.status_code == 202, r.text
+    job = client.wait_job(envelope(r)["data"]["job_id"])
+    assert job["status"] == "succeeded" and len(job["result"]["questions"]) == 2
+
+
 def test_adjust_difficulty(client: ApiClient) -> None:
     """"### Adjust Difficulty": `{"difficulty": "hard"}`."""
     iid = data(client.post("/api/interviews", json=CREATE_INTERVIEW))["id"]
