@@ -198,7 +198,7 @@ def _delivery(d: Mapping[str, Any]) -> dict[str, Any]:
     if long15:
         longest = float(pauses.get("longest_seconds") or 0.0)
         issues.append((min(20.0, long3 * 5 + (long15 - long3) * 2),
-                       f"You paused {long15} time(s) for 1.5 s or more (longest {longest:.1f} s); a brief pause is fine, long silences lose the listener."))
+                       f"You paused {long15} time{'' if long15 == 1 else 's'} for 1.5 s or more (longest {longest:.1f} s); a brief pause is fine, long silences lose the listener."))
     if hcount > 1:
         issues.append((min(15.0, (hcount - 1) * 3),
                        f"You hedged {hcount} times ('I think', 'maybe'); state your decisions with confidence."))
@@ -209,7 +209,8 @@ def _delivery(d: Mapping[str, Any]) -> dict[str, Any]:
     if issues:
         feedback = max(issues, key=lambda i: i[0])[1]
     else:
-        feedback = f"Steady pace at {round(wpm)} words per minute with {fcount} filler word(s) and no long pauses."
+        fillers = "no filler words" if fcount == 0 else f"{fcount} filler word{'' if fcount == 1 else 's'}"
+        feedback = f"Steady pace at {round(wpm)} words per minute with {fillers} and no long pauses."
     return {"score": score, "feedback": feedback, "issues": [s for _, s in sorted(issues, reverse=True)]}
 
 

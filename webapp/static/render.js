@@ -243,16 +243,20 @@ export function renderReport(box, report) {
   fill(box,
     el("p", { class: "overall", text: overall === null || overall === undefined ? "No answers were scored."
       : `Overall score: ${Math.round(overall)}/100` }),
-    report.answered !== undefined ? el("p", { class: "muted", text: `${report.answered} answer(s) scored.` }) : null,
+    report.answered !== undefined ? el("p", { class: "muted", text: `${plural(report.answered, "answer")} scored.` }) : null,
     Object.keys(dims).length ? el("div", { class: "scores" }, Object.entries(dims)
       .filter(([, v]) => v !== null && v !== undefined)
       .map(([k, v]) => scoreBar(k[0].toUpperCase() + k.slice(1), typeof v === "object" ? v.score : v, null))) : null,
     d.words_per_minute !== undefined ? el("p", { text: `Average pace ${Math.round(d.words_per_minute || 0)} wpm, `
-      + `${d.filler_count ?? 0} filler word(s), ${d.long_pauses ?? 0} pause(s) of 3 s or more.` }) : null,
+      + `${plural(d.filler_count ?? 0, "filler word")}, ${plural(d.long_pauses ?? 0, "pause")} of 3 s or more.` }) : null,
     list("Strengths", report.strengths),
     list("To work on", report.weaknesses),
     list("Recommendations", report.recommendations),
     coverageOf(report),
     renderBreakdown(breakdownOf(report)),
   );
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
