@@ -155,6 +155,7 @@ class LiveTranscriber:
     trim_seconds: float = TRIM_SECONDS
     final_decode: Decode | None = None  # for `finish` when `decode` finds nothing in the tail
     steps: int = 0
+    _heard: int = 0  # samples of audio the latest step decoded
 
     @classmethod
     def resume(cls, decode: Decode, state: dict | None, **kw: Any) -> "LiveTranscriber":
@@ -187,6 +188,7 @@ class LiveTranscriber:
     def step(self, audio: np.ndarray) -> Update:
         """`audio`: the whole recording so far (16 kHz mono float32)."""
         self.steps += 1
+        self._heard = len(audio)
         words, segments = self._decode(audio)
         total = len(audio) / SAMPLE_RATE
         commit = self.agreement.insert(words, horizon=total - EDGE_SECONDS)
@@ -194,7 +196,12 @@ class LiveTranscriber:
         return Update(commit, list(self.agreement.tentative), round(total, 3), round(total - self.offset, 3))
 
     def finish(self, audio: np.ndarray) -> Update:
-        """Decode the tail once more and commit all of it."""
+        """Decode the tail once more and commit all of it (the latest step's hypothesis if that step
+        already heard all of the audio: the same audio decodes to the same words)."""
+        total = len(audio) / SAMPLE_RATE
+        if self.steps and self.agreement.tentative and len(audio) - self._heard < SAMPLE_RATE // 10:
+            commit = self.agreement.insert_final(self.agreement.tentative)
+            return Update(commit, [], round(total, 3), round(total - self.offset, 3))
         words, _ = self._decode(audio)
         if not words and self.final_decode is not None:
             words, _ = self._decode(audio, final=True)  # e.g. the prompt made the model end too early
