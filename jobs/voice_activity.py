@@ -94,11 +94,9 @@ def decode_chunks(speech: Sequence[Region], duration: float) -> list[Chunk]:
             spans.append([s, e])
     chunks: list[Chunk] = []
     offset = 0.0
-    for i, (s, e) in enumerate(spans):
+    for s, e in spans:  # spans are >= CHUNK_MERGE_SECONDS apart, so padded chunks never overlap
         lo = max(0.0, s - CHUNK_PAD_SECONDS)
         hi = min(duration, e + CHUNK_PAD_SECONDS)
-        if chunks and lo < chunks[-1].end:  # pads would overlap: meet halfway
-            lo = chunks[-1].end
         chunks.append(Chunk(round(lo, 3), round(hi, 3), round(offset, 3)))
         offset += hi - lo
     return chunks
