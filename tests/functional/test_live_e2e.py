@@ -1,0 +1,142 @@
+"""Live answers in the browser: headless Chromium on the embedded server (`voicemock dev`), a 30 s
+spoken answer through the fake microphone. Words show on the page while the answer is still being
+spoken, and the scores come within a few seconds of Stop. Skips without a browser on a laptop; fails
+when CI is set."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~40 s: a 30 s answer spoken in real time
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "test-output"
+CHROMIUM = os.environ.get("VOICEMOCK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ANSWER_SECONDS = 30
+
+
+def _need_browser() -> None:
+    missing = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package"
+    if not CHROMIUM:
+        missing = "chromium"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} is required when CI is set", pytrace=False)
+        pytest.skip(f"{missing} is not installed")
+
+
+def _thirty_second_answer(fixtures_dir: Path, out: Path) -> Path:
+    """answer_star.wav, a second of silence, then its start again: 30 s of 16 kHz mono speech."""
+    with wave.open(str(fixtures_dir / "answer_star.wav")) as w:
+        params, frames = w.getparams(), w.readframes(w.getnframes())
+    rate, width = params.framerate, params.sampwidth
+    pcm = frames + b"\0" * (rate * width) + frames
+    pcm = pcm[: ANSWER_SECONDS * rate * width] + b"\0" * (2 * rate * width)  # then quiet while Stop is pressed
+    with wave.open(str(out), "wb") as w:
+        w.setparams(params)
+        w.writeframes(pcm)
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _need_browser()
+    data_dir = tmp_path_factory.mktemp("embedded-live")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "BROKER_URL")}
+    env.update(VOICEMOCK_DATA_DIR=str(data_dir), VOICEMOCK_SECRET_KEY="live-e2e-secret-" + "k" * 32,
+               VOICEMOCK_LOG_LEVEL="WARNING")
+    log = open(data_dir / "server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("voicemock")), "dev", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"voicemock dev did not start: {(data_dir / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_words_appear_while_speaking_and_scores_right_after_stop(server: str, fixtures_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(exist_ok=True)
+    wav = _thirty_second_answer(fixtures_dir, tmp_path / "answer30.wav")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
+        ])
+        page = browser.new_page(base_url=server)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            page.goto("/")
+            page.get_by_role("button", name="Continue as guest").click()
+            page.wait_for_selector("body[data-phase=setup]")
+            page.get_by_role("button", name="Start session").click()
+            page.wait_for_selector("body[data-phase=question]")
+
+            page.get_by_role("button", name="Start recording").click()
+            page.wait_for_selector("body[data-phase=recording]")
+            began = time.monotonic()
+            # Words on the page while the answer is still being spoken.
+            page.wait_for_function("(document.querySelector('#live .committed')?.textContent || '')"
+                                   " + (document.querySelector('#live .tentative')?.textContent || '') !== ''",
+                                   timeout=ANSWER_SECONDS * 1000)
+            first_words = time.monotonic() - began
+            assert page.evaluate("document.body.dataset.phase") == "recording"
+            page.wait_for_timeout(max(0.0, ANSWER_SECONDS - (time.monotonic() - began)) * 1000)
+            # Still recording: what the page shows was transcribed while the answer was being spoken.
+            live_text = page.locator("#live .committed").inner_text().lower()
+            assert "milliseconds" in live_text or "cache" in live_text, live_text
+            assert "words per minute" in page.locator("#live-pace").inner_text()
+            assert "filler" in page.locator("#live-fillers").inner_text()
+            page.screenshot(path=str(OUT / "live-recording.png"), full_page=True)
+
+            page.get_by_role("button", name="Stop and submit").click()
+            stopped = time.monotonic()
+            page.wait_for_selector("body[data-phase=result]", timeout=15_000)  # "within a few seconds of stop"
+            after_stop = time.monotonic() - stopped
+            print(f"first words {first_words:.1f} s after recording began; scores {after_stop:.1f} s after stop")
+            assert page.locator("#live-note").count() == 0 or page.locator("#live-note").is_hidden(), \
+                "the live path worked (no fallback to the one-shot upload)"
+            transcript = page.locator("#transcript").inner_text().lower()
+            assert "latency" in transcript and "milliseconds" in transcript, transcript
+            assert "/100" in page.locator("#scores").inner_text()
+            page.screenshot(path=str(OUT / "live-result.png"), full_page=True)
+            assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+            assert not errors, errors
+        finally:
+            browser.close()
