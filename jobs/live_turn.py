@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from typing import Any
 
@@ -36,6 +37,10 @@ STATUS_FINISHING = "finishing"
 # A new decode starts once this much new audio has arrived (whisper_streaming's min chunk size).
 MIN_STEP_SECONDS = 0.5
 POLL_SECONDS = 0.05
+# Live turns following their chunks in this process: they share one model (and the CPU), so each
+# waits for more new audio per decode when there are several (fewer, longer steps instead of a queue).
+_active = {"n": 0}
+_active_lock = threading.Lock()
 _FINISH = "finish.json"
 _STATE = "state.json"
 
@@ -167,6 +172,16 @@ def process_live_turn(session: Any, ctx: JobContext, turn_id: str, idle_seconds:
 def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, idle_seconds: float) -> None:
     """Transcribe while chunks arrive; return once the turn is finished (by the client, the idle
     timeout or the length cap) with the whole recording saved under `final_key`."""
+    with _active_lock:
+        _active["n"] += 1
+    try:
+        _follow_chunks(ctx, store, turn_id, final_key, idle_seconds)
+    finally:
+        with _active_lock:
+            _active["n"] -= 1
+
+
+def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, idle_seconds: float) -> None:
     saved = store.load_state()
     if ctx.storage.exists(final_key) and ((saved or {}).get("final") or not store.seqs()):
         return  # an earlier attempt got this far (the recording is whole); only its writes were lost
@@ -194,7 +209,7 @@ def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, id
         if len(audio) > cap * SAMPLE_RATE:
             store.mark_finished("limit")
             continue
-        if len(audio) - decoded_samples < MIN_STEP_SECONDS * SAMPLE_RATE:
+        if len(audio) - decoded_samples < MIN_STEP_SECONDS * max(1, _active["n"]) * SAMPLE_RATE:
             time.sleep(POLL_SECONDS)
             continue
         decoded_samples = len(audio)
