@@ -14,6 +14,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._machine import own  # noqa: E402
 from bench._platform import machine  # noqa: E402,F401 - re-exported for the benches
 from tests.support import procs  # noqa: E402
 
@@ -63,6 +64,7 @@ def cluster(**extra_env: str) -> Iterator[Cluster]:
     root = Path(tempfile.mkdtemp(prefix="vm-bench-"))
     redis = procs.PrivateRedis.start()
     pg = procs.PrivatePostgres.start(fsync=os.environ.get("BENCH_PG_FSYNC", "on") != "off")
+    own(pg._pids()[0])  # the postmaster daemonised out of our process tree: its CPU is the bench's own
     try:
         url = pg.create_database()
         env = procs.platform_env(url, redis.url, root, VOICEMOCK_LOG_LEVEL="ERROR", **extra_env)

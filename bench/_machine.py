@@ -55,7 +55,7 @@ def _system_busy_ticks() -> int:
 
 
 def _processes() -> dict[int, tuple[int, int]]:
-    """pid -> (ppid, utime + stime ticks)."""
+    """pid -> (ppid, CPU ticks of the process and of the children it has reaped)."""
     out = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -65,7 +65,7 @@ def _processes() -> dict[int, tuple[int, int]]:
                 rest = f.read().rpartition(")")[2].split()
         except OSError:
             continue
-        out[int(name)] = (int(rest[1]), int(rest[11]) + int(rest[12]))
+        out[int(name)] = (int(rest[1]), sum(int(x) for x in rest[11:15]))  # utime stime cutime cstime
     return out
 
 
@@ -132,7 +132,11 @@ class Probe:
         def delta(pids: set[int]) -> int:
             return sum(max(0, p1[p][1] - (p0[p][1] if p in p0 else 0)) for p in pids)
 
-        d_own, d_spin = delta(ours), delta(spin)
+        # A process of ours that exited since the last sample reappears, whole, in its parent's reaped
+        # children's time: take back what was already counted for it.
+        gone = sum(p0[p][1] for p in self._ours_prev if p not in p1)
+        self._ours_prev = {p for p in ours if p in p1}
+        d_own, d_spin = max(0, delta(ours) - gone), delta(spin)
         self._own += d_own
         self._spin += d_spin
         self._other += max(0, (sys1 - sys0) - d_own - d_spin)
@@ -147,6 +151,8 @@ class Probe:
     def __enter__(self) -> "Probe":
         self._load_before = load1()
         self._first = self._sample()
+        self._ours_prev = _descendants(self._first[1], {os.getpid(), *_OWN}) - _descendants(self._first[1],
+                                                                                               spinners())
         self._t0 = time.perf_counter()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="bench-probe")
         self._thread.start()

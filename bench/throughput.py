@@ -6,7 +6,9 @@ Redis and PostgreSQL, against bare Dramatiq moving N no-op messages on the same 
 The platform figure includes everything a job costs: the HTTP request (auth, job row, `queued`
 event, send), the claim, `started`, one progress step, the finish and `succeeded` (each event
 stored in Postgres and published on Redis). --profile records the worker with py-spy while the
-jobs run and prints where its time goes.
+jobs run and prints where its time goes (a separate run after the measured ones). Baseline and
+platform run interleaved (--rounds, bench/_machine.py) so both see the same machine; a round in which
+other processes were busy is repeated once, and the output says how busy the machine was.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._cluster import ROOT, Cluster, cluster, emit_json, machine  # noqa: E402
+from bench._machine import interleaved  # noqa: E402
 
 CLIENTS = 8
 
@@ -136,22 +139,39 @@ def top_frames(folded: Path, limit: int = 15) -> list[tuple[str, float]]:
     return [(name, 100.0 * k / total) for name, k in counts.most_common(limit)] if total else []
 
 
+def _avg(runs: list[dict]) -> dict:
+    out = dict(runs[0])
+    for k in ("seconds", "jobs_per_s", "submit_per_s"):
+        out[k] = round(sum(r[k] for r in runs) / len(runs), 2 if k == "seconds" else 1)
+    return out
+
+
 def run(jobs: int, processes: int, threads: int, profile: bool, profile_web: bool = False, top: int = 25,
-        burst: int = 100) -> dict:
+        burst: int = 100, rounds: int = 2) -> dict:
     with cluster() as c:
-        base_rate = baseline(c, jobs, processes, threads)
         web = c.web(gunicorn=True, workers=2)
         worker = c.worker(processes=processes, threads=threads)
         platform_run(c, web, 20)  # warm-up: imports, connections, the first user row
-        target = c.web_pid if profile_web else (worker.pid if profile else None)
-        result = platform_run(c, web, jobs, profile_pid=target)
-        bursts = platform_run(c, web, jobs, burst=burst) if burst > 1 else None
+        sides = {"baseline": lambda: baseline(c, jobs, processes, threads),
+                 "platform": lambda: platform_run(c, web, jobs)}
+        if burst > 1:
+            sides["burst"] = lambda: platform_run(c, web, jobs, burst=burst)
+        r = interleaved(sides, rounds)  # baseline, platform(, bursts), baseline, platform(, bursts)
+        base_rate = r.mean("baseline")
+        result = _avg(r.values["platform"])
         out = {"machine": machine(), "baseline_msgs_per_s": round(base_rate, 1), **result,
-               "ratio": round(result["jobs_per_s"] / base_rate, 3), "processes": processes, "threads": threads}
-        if bursts is not None:
+               "ratio": round(result["jobs_per_s"] / base_rate, 3), "processes": processes, "threads": threads,
+               "round_ratios": [round(p["jobs_per_s"] / b, 3) for p, b in zip(r.values["platform"],
+                                                                              r.values["baseline"])],
+               "load": r.as_dict(), "load_note": r.note()}
+        if burst > 1:
+            bursts = _avg(r.values["burst"])
             out["burst"] = {**bursts, "size": burst, "ratio": round(bursts["jobs_per_s"] / base_rate, 3)}
-        if (profile or profile_web) and (c.root / "worker.folded").exists():
-            out["profile_top"] = [(n, round(p, 1)) for n, p in top_frames(c.root / "worker.folded", top)]
+        target = c.web_pid if profile_web else (worker.pid if profile else None)
+        if target:  # a separate run: py-spy's sampling must not weigh on the measured rounds
+            platform_run(c, web, jobs, profile_pid=target)
+            if (c.root / "worker.folded").exists():
+                out["profile_top"] = [(n, round(p, 1)) for n, p in top_frames(c.root / "worker.folded", top)]
         return out
 
 
@@ -163,20 +183,23 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="record the worker with py-spy")
     ap.add_argument("--profile-web", action="store_true", help="record the web processes with py-spy")
     ap.add_argument("--top", type=int, default=25, help="how many profile lines to print")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds (baseline, platform, ...)")
     ap.add_argument("--burst", type=int, default=100,
                     help="also submit the jobs in bursts of this many per POST /api/ops/canaries (1: skip)")
     args = ap.parse_args()
-    out = run(args.jobs, args.processes, args.threads, args.profile, args.profile_web, args.top, args.burst)
+    out = run(args.jobs, args.processes, args.threads, args.profile, args.profile_web, args.top, args.burst,
+              args.rounds)
     print(f"machine: {out['machine']}")
     print(f"bare Dramatiq, {args.jobs} no-op messages: {out['baseline_msgs_per_s']:.0f} msg/s")
     print(f"platform, {args.jobs} canary jobs over HTTP → succeeded: {out['jobs_per_s']:.1f} jobs/s "
           f"({out['seconds']} s; HTTP accepts {out['submit_per_s']:.0f}/s); worker {args.processes}×{args.threads}")
-    print(f"ratio platform/bare: {out['ratio']:.3f}  (target ≥ 0.5)")
+    print(f"ratio platform/bare: {out['ratio']:.3f}  (target ≥ 0.5; per round {out['round_ratios']})")
     if "burst" in out:
         b = out["burst"]
         print(f"platform, {args.jobs} canary jobs in bursts of {b['size']} per POST → succeeded: "
               f"{b['jobs_per_s']:.1f} jobs/s ({b['seconds']} s; HTTP accepts {b['submit_per_s']:.0f} jobs/s)")
         print(f"ratio platform (bursts)/bare: {b['ratio']:.3f}  (target ≥ 0.5)")
+    print(f"machine during the runs: {out['load_note']}")
     for name, pct in out.get("profile_top", []):
         print(f"  {pct:5.1f}%  {name}")
     emit_json(out)
