@@ -1,8 +1,9 @@
 """API latency under load on loopback, with wrk: `GET /api/jobs/{id}` and `POST /turn` (multipart
-audio upload → job), against a bare Flask app returning the same JSON on the same server
-(gunicorn, 2 gevent workers, as the Procfile), same run.
+audio upload → job), against a bare Flask app on the same server (gunicorn, 2 gevent workers, as the
+Procfile) whose `GET /api/jobs/{id}` reads the same row from the same PostgreSQL (bench/_bare_app.py).
+Bare and platform runs alternate (--rounds, bench/_machine.py) so both see the same machine.
 
-    python bench/api_latency.py [--seconds 8] [--connections 16]
+    python bench/api_latency.py [--seconds 8] [--connections 16] [--rounds 2]
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._cluster import ROOT, cluster, emit_json, machine  # noqa: E402
+from bench._machine import interleaved  # noqa: E402
 from tests.support import procs  # noqa: E402
 
 AUDIO = ROOT / "tests" / "fixtures" / "answer_short.wav"
@@ -61,7 +63,13 @@ def _multipart(root: Path) -> tuple[Path, str]:
     return path, boundary
 
 
-def run(seconds: int, connections: int) -> dict:
+def _mean_runs(runs: list[dict]) -> dict:
+    keys = ("rps", "p50_ms", "p99_ms")
+    return {**{k: round(sum(x[k] for x in runs) / len(runs), 2) for k in keys},
+            "requests": sum(x["requests"] for x in runs), "non_2xx": sum(x["non_2xx"] for x in runs)}
+
+
+def run(seconds: int, connections: int, rounds: int = 2) -> dict:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     with cluster(VOICEMOCK_PLAN_QUOTAS="free=1000000/1000000,pro=1000000/1000000") as c:
@@ -86,12 +94,7 @@ def run(seconds: int, connections: int) -> dict:
         script = c.root / "post_turn.lua"
         script.write_text(LUA_POST.format(body=body_path, boundary=boundary, token=session_token))
 
-        results: dict[str, dict] = {}
-        results["get_job"] = _wrk(f"{base}/api/jobs/{job_id}", seconds, connections, auth)
-        results["post_turn"] = _wrk(f"{base}/turn", seconds, connections, {}, script)
-        c.stop_procs()
-
-        env = {**c.env, "BENCH_JOB_JSON": str(c.root / "job.json"), "BENCH_TURN_JSON": str(c.root / "turn.json")}
+        env = {**c.env, "BENCH_TURN_JSON": str(c.root / "turn.json")}
         port = procs.free_port()
         bare = procs.Proc("bare", [str(Path(sys.executable).parent / "gunicorn"), "--worker-class", "gevent",
                                    "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
@@ -99,12 +102,19 @@ def run(seconds: int, connections: int) -> dict:
         try:
             bare_base = f"http://127.0.0.1:{port}"
             procs.wait_for(lambda: requests.get(bare_base + "/healthz", timeout=1).ok, 30, "bare app")
-            results["bare_get_job"] = _wrk(f"{bare_base}/api/jobs/{job_id}", seconds, connections, auth)
-            results["bare_post_turn"] = _wrk(f"{bare_base}/turn", seconds, connections, {}, script)
+            requests.get(f"{bare_base}/api/jobs/{job_id}", timeout=10).raise_for_status()
+            # both servers stay up; their runs alternate so both sides see the same machine
+            r = interleaved({
+                "bare_get_job": lambda: _wrk(f"{bare_base}/api/jobs/{job_id}", seconds, connections, auth),
+                "get_job": lambda: _wrk(f"{base}/api/jobs/{job_id}", seconds, connections, auth),
+                "bare_post_turn": lambda: _wrk(f"{bare_base}/turn", seconds, connections, {}, script),
+                "post_turn": lambda: _wrk(f"{base}/turn", seconds, connections, {}, script),
+            }, rounds)
         finally:
             bare.stop()
+        results = {side: _mean_runs(runs) for side, runs in r.values.items()}
     out = {"machine": machine(), "server": "gunicorn, 2 gevent workers", "connections": connections,
-           "seconds": seconds, **results}
+           "seconds": seconds, "rounds": rounds, **results, "load": r.as_dict(), "load_note": r.note()}
     for route in ("get_job", "post_turn"):
         out[f"{route}_rps_ratio"] = round(results[route]["rps"] / results[f"bare_{route}"]["rps"], 3)
     return out
@@ -114,16 +124,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds (bare, platform, bare, platform)")
     args = ap.parse_args()
-    out = run(args.seconds, args.connections)
+    out = run(args.seconds, args.connections, args.rounds)
     print(f"machine: {out['machine']}")
-    print(f"wrk, {args.connections} connections, {args.seconds} s per run, {out['server']}")
+    print(f"wrk, {args.connections} connections, {args.seconds} s per run, {out['server']}, "
+          f"{args.rounds} interleaved rounds (figures are their means)")
     for route, label in (("get_job", "GET /api/jobs/{id}"), ("post_turn", "POST /turn (76 KB wav)")):
         p, b = out[route], out[f"bare_{route}"]
         print(f"{label:<24} platform {p['rps']:8.1f} req/s  p50 {p['p50_ms']:7.2f} ms  p99 {p['p99_ms']:7.2f} ms"
               f"  non-2xx {p['non_2xx']}")
         print(f"{'':<24} bare     {b['rps']:8.1f} req/s  p50 {b['p50_ms']:7.2f} ms  p99 {b['p99_ms']:7.2f} ms"
               f"  → throughput ratio {out[route + '_rps_ratio']}")
+    print(f"machine during the runs: {out['load_note']}")
     emit_json(out)
 
 
