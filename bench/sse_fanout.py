@@ -1,9 +1,11 @@
 """SSE fan-out: C concurrent SSE clients on ONE web process (gunicorn, one gevent worker) follow the
 same job stream; one event is published; how long until each client has it, and what each open
 connection costs in memory. Baseline, same run: C raw Redis pub/sub subscribers receiving one
-PUBLISH (the floor any pub/sub fan-out sits on).
+PUBLISH (the floor any pub/sub fan-out sits on). Both sets of clients stay connected and the two
+events alternate (--rounds: raw, platform, raw, platform; bench/_machine.py) so both see the same
+machine; percentiles pool the rounds' latencies.
 
-    python bench/sse_fanout.py [--clients 1000]
+    python bench/sse_fanout.py [--clients 1000] [--rounds 2]
 
 Latency is measured from the start of `EventLog.emit` (store in Postgres, then publish) to the
 moment the client loop reads the event off its socket, so it includes the client's own reading.
@@ -25,6 +27,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._cluster import cluster, emit_json, machine, raise_nofile  # noqa: E402
+from bench._machine import interleaved  # noqa: E402
 
 
 def _rss_kb(pid: int) -> int:
@@ -117,21 +120,14 @@ class Fleet:
         self.sel.close()
 
 
-def redis_baseline(redis_url: str, n: int) -> dict:
-    import redis
-
+def _redis_fleet(redis_url: str, n: int) -> Fleet:
     u = urlparse(redis_url)
     fleet = Fleet(u.hostname or "127.0.0.1", u.port or 6379, b"*2\r\n$9\r\nSUBSCRIBE\r\n$10\r\nbench-fan1\r\n", n)
-    try:
-        fleet.open(b"subscribe", 60)
-        client = redis.Redis.from_url(redis_url)
-        lat, dropped = fleet.time_event(b"fanout-hello", lambda: client.publish("bench-fan1", "fanout-hello"))
-    finally:
-        fleet.close()
-    return {"p50_ms": round(_pct(lat, 50), 2), "p99_ms": round(_pct(lat, 99), 2), "dropped": dropped}
+    fleet.open(b"subscribe", 60)
+    return fleet
 
 
-def run(n: int) -> dict:
+def run(n: int, rounds: int = 2) -> dict:
     raise_nofile(4 * n + 1024)
     with cluster() as c:
         base = c.web(gunicorn=True, workers=1)
@@ -146,10 +142,13 @@ def run(n: int) -> dict:
         u = urlparse(base)
         req = (f"GET {job['stream_url']} HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: text/event-stream\r\n\r\n").encode()
         fleet = Fleet(u.hostname or "127.0.0.1", u.port or 80, req, n)
+        raw = None
         try:
             connect_s = fleet.open(b"event: queued", 180)
             time.sleep(1.0)
             rss_after = _rss_kb(web_pid)
+
+            import redis
 
             from core.config import Settings
             from core.db import Database
@@ -159,29 +158,53 @@ def run(n: int) -> dict:
             log = EventLog(Database(settings.database_url), RedisBus(settings.redis_url, settings.redis_prefix))
             log.emit(f"job:{job['job_id']}", "progress", {"stage": "warm", "pct": 0.0})  # warm the emitter
             fleet._until(lambda s: b"warm" in fleet.bufs[s], 30)
-            for s in fleet.bufs:
-                fleet.bufs[s].clear()
-            lat, dropped = fleet.time_event(
-                b"fanout-stage",
-                lambda: log.emit(f"job:{job['job_id']}", "progress", {"stage": "fanout-stage", "pct": 0.5}))
-            dropped += len(fleet.closed)
+            raw = _redis_fleet(c.redis.url, n)  # both fleets stay open; their events alternate
+            client = redis.Redis.from_url(c.redis.url)
+            seq = iter(range(1000))
+
+            # each timed event is preceded by 1 s of quiet, so the probe of its run sees the machine
+            # it was sent on (an event takes milliseconds: too short to sample /proc over)
+            def platform_event() -> tuple[list[float], int]:
+                time.sleep(1.0)
+                for s in fleet.bufs:
+                    fleet.bufs[s].clear()
+                marker = f"fanout-stage-{next(seq)}"
+                lat, dropped = fleet.time_event(marker.encode(), lambda: log.emit(
+                    f"job:{job['job_id']}", "progress", {"stage": marker, "pct": 0.5}))
+                return lat, dropped + len(fleet.closed)
+
+            def raw_event() -> tuple[list[float], int]:
+                time.sleep(1.0)
+                for s in raw.bufs:
+                    raw.bufs[s].clear()
+                marker = f"fanout-hello-{next(seq)}"
+                return raw.time_event(marker.encode(), lambda: client.publish("bench-fan1", marker))
+
+            rr = interleaved({"redis": raw_event, "platform": platform_event}, rounds)
         finally:
             fleet.close()
-        baseline = redis_baseline(c.redis.url, n)
-    return {"machine": machine(), "clients": n, "server": "gunicorn, 1 gevent worker",
+            if raw is not None:
+                raw.close()
+    lat = [x for run_lat, _ in rr.values["platform"] for x in run_lat]
+    base_lat = [x for run_lat, _ in rr.values["redis"] for x in run_lat]
+    dropped = max(d for _, d in rr.values["platform"])
+    return {"machine": machine(), "clients": n, "server": "gunicorn, 1 gevent worker", "rounds": rounds,
             "connect_all_s": round(connect_s, 2),
             "p50_ms": round(statistics.median(lat), 2), "p99_ms": round(_pct(lat, 99), 2),
             "max_ms": round(max(lat), 2), "dropped": dropped,
             "rss_per_connection_kb": round((rss_after - rss_before) / n, 1),
-            "redis_p50_ms": baseline["p50_ms"], "redis_p99_ms": baseline["p99_ms"],
-            "ratio_p99": round(_pct(lat, 99) / max(baseline["p99_ms"], 0.01), 1)}
+            "redis_p50_ms": round(_pct(base_lat, 50), 2), "redis_p99_ms": round(_pct(base_lat, 99), 2),
+            "redis_dropped": max(d for _, d in rr.values["redis"]),
+            "ratio_p99": round(_pct(lat, 99) / max(_pct(base_lat, 99), 0.01), 1),
+            "load": rr.as_dict(), "load_note": rr.note()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds (raw pub/sub, platform, ...)")
     args = ap.parse_args()
-    out = run(args.clients)
+    out = run(args.clients, args.rounds)
     print(f"machine: {out['machine']}")
     print(f"{out['clients']} SSE clients on one web process ({out['server']}); all connected in "
           f"{out['connect_all_s']} s")
@@ -190,6 +213,7 @@ def main() -> None:
     print(f"memory per open connection: {out['rss_per_connection_kb']} KiB (RSS of the web worker)")
     print(f"baseline, raw Redis pub/sub to {out['clients']} subscribers: p50 {out['redis_p50_ms']} ms, "
           f"p99 {out['redis_p99_ms']} ms; ratio p99 platform/raw {out['ratio_p99']}")
+    print(f"machine during the runs: {out['load_note']}")
     emit_json(out)
 
 
