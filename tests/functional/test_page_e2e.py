@@ -299,7 +299,7 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir
         page.get_by_role("button", name="End session").click()
         page.wait_for_selector("body[data-phase=report]", timeout=30_000)
         report = page.locator("#report-body").inner_text()
-        assert "Overall score" in report and "2 answer(s) scored" in report
+        assert "Overall score" in report and "2 answers scored" in report
         breakdown = page.locator("#report-body .q-breakdown")
         assert breakdown.count() == 2, report
         assert first_question in breakdown.nth(0).inner_text() and second_question in breakdown.nth(1).inner_text()
