@@ -1,7 +1,12 @@
 """`make bench`: run every benchmark (each in its own process, on its own private Redis and
 PostgreSQL) and regenerate docs/RESULTS.md with the figures and the machine they came from.
 
-    python bench/run_all.py [--quick]
+    python bench/run_all.py [--quick] [--busy-core] [--settle SECONDS]
+
+Every bench run is watched by bench/_machine.py: the load average before it and the CPU that other
+processes took during it; figures taken on a busy machine carry a warning (the summary's last
+column) and such a run is repeated once. --busy-core runs the ratio benches a second time with one
+core kept busy by a spinning Python process and reports both tables.
 """
 from __future__ import annotations
 
@@ -11,12 +16,14 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._cluster import machine  # noqa: E402
+from bench._machine import Load, Probe, settle, spinning_core  # noqa: E402
 
 BENCHES = [  # (name, script, args, quick args)
     ("Job throughput", "throughput.py", ["--jobs", "2000", "--profile"], ["--jobs", "300"]),
@@ -29,12 +36,24 @@ BENCHES = [  # (name, script, args, quick args)
     ("Batch runs (bench/batch.py)", "batch.py", ["--items", "200"], ["--items", "30"]),
 ]
 
+BUSY_CORE_BENCHES = {"throughput.py", "api_latency.py", "llm.py", "sse_fanout.py"}  # the ratio targets
 
 NOTES = """### Reading these figures
 
 - The machine is small (2 cores) and shared: web, workers, PostgreSQL, Redis and the load generator
   all compete for it, and other test runs may be going on at the same time, so run-to-run spread is
   ±30 %. Compare the ratios within one run, not figures across runs.
+- Busy machine (`bench/_machine.py`): every bench run records the 1-minute load average before it
+  and the CPU other processes took during it (`/proc/stat` minus the bench's own process tree and its
+  private PostgreSQL; irq time left out). A run is busy when other processes took more than 0.25 core
+  on average, or the load average was above 1.0 when the bench started (+1 per deliberate spinner);
+  its figures carry `⚠ BUSY MACHINE` in the bench's output and `⚠ busy` in the summary's last column
+  (machine during the run), and it is repeated once, the quieter run kept. The ratio benches
+  (throughput, API latency, SSE fan-out, LLM) take baseline and platform interleaved (baseline,
+  platform, baseline, platform; figures are the rounds' means, SSE percentiles pool the rounds) so
+  both sides see the same machine. The bare-Flask baseline of `GET /api/jobs/{id}` reads the job's row
+  from the same PostgreSQL. `python bench/run_all.py --busy-core` runs the ratio benches again with
+  one core kept busy by a spinning Python process and adds a second table.
 - Job throughput: every accepted job is a committed row plus its stored, numbered `queued` event,
   then a broker send; every run job is a claim + `started`, a progress step, a finish +
   `succeeded` (each stored in PostgreSQL and published on Redis). The bare-Dramatiq baseline moves a
@@ -91,70 +110,136 @@ def _run(script: str, args: list[str]) -> tuple[str, dict | None, float, int]:
     return "\n".join(lines), parsed, time.perf_counter() - t0, proc.returncode
 
 
-def _summary(results: dict[str, dict | None]) -> list[str]:
-    rows = ["| measure | figure | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
+def _load_cell(load: dict | None) -> str:
+    """The machine column of a summary row: how busy the machine was while the figure was taken."""
+    if not load:
+        return "—"
+    runs = [r for rnd in load["runs"] for r in rnd.values()] if "runs" in load else [load]
+    worst = max(r["other_cores"] for r in runs)
+    text = f"others ≤ {worst:.2f} core, load {runs[0]['load_before']:.1f} at start"
+    if any(r.get("spinner_cores") for r in runs):
+        text += ", + spinner"
+    return ("⚠ busy: " + text) if load["busy"] else text
+
+
+def _summary(results: dict[str, dict | None], loads: dict[str, dict | None] | None = None) -> list[str]:
+    loads = loads or {}
+    rows = ["| measure | figure | baseline (same run) | ratio | target | machine during the run |",
+            "|---|---|---|---|---|---|"]
+
+    def add(script: str, row: str) -> None:
+        rows.append(f"{row} {_load_cell(loads.get(script))} |")
+
     t = results.get("throughput.py")
     if t:
-        rows.append(f"| job throughput, {t['jobs']} canary jobs, one HTTP POST each → `succeeded` | {t['jobs_per_s']} "
+        add("throughput.py", f"| job throughput, {t['jobs']} canary jobs, one HTTP POST each → `succeeded` | {t['jobs_per_s']} "
                     f"jobs/s | bare Dramatiq no-op: {t['baseline_msgs_per_s']} msg/s | {t['ratio']} | ≥ 0.5 |")
         if t.get("burst"):
             b = t["burst"]
-            rows.append(f"| job throughput, {b['jobs']} canary jobs, {b['size']} per HTTP POST (`/api/ops/canaries`) "
+            add("throughput.py", f"| job throughput, {b['jobs']} canary jobs, {b['size']} per HTTP POST (`/api/ops/canaries`) "
                         f"→ `succeeded` | {b['jobs_per_s']} jobs/s | bare Dramatiq no-op: "
                         f"{t['baseline_msgs_per_s']} msg/s | {b['ratio']} | ≥ 0.5 |")
     s = results.get("scaling.py")
     if s:
         figs = ", ".join(f"{p} proc: {r} jobs/s (×{s['speedup'][p]})" for p, r in s["jobs_per_s"].items())
-        rows.append(f"| scaling, {s['jobs']} pre-queued jobs | {figs} | 1 process | see left | grows to the core count |")
+        add("scaling.py", f"| scaling, {s['jobs']} pre-queued jobs | {figs} | 1 process | see left | grows to the core count |")
     f = results.get("sse_fanout.py")
     if f:
-        rows.append(f"| SSE fan-out, {f['clients']} clients, one web process | p50 {f['p50_ms']} ms, p99 "
+        add("sse_fanout.py", f"| SSE fan-out, {f['clients']} clients, one web process | p50 {f['p50_ms']} ms, p99 "
                     f"{f['p99_ms']} ms, dropped {f['dropped']}, {f['rss_per_connection_kb']} KiB/connection | raw Redis "
                     f"pub/sub p99 {f['redis_p99_ms']} ms | p99 ×{f['ratio_p99']} | p99 < 100 ms, none dropped |")
     a = results.get("api_latency.py")
     if a:
         for route, label in (("get_job", "`GET /api/jobs/{id}`"), ("post_turn", "`POST /turn`")):
             p, b = a[route], a[f"bare_{route}"]
-            rows.append(f"| {label}, wrk {a['connections']} conns | {p['rps']} req/s, p50 {p['p50_ms']} ms, p99 "
+            add("api_latency.py", f"| {label}, wrk {a['connections']} conns | {p['rps']} req/s, p50 {p['p50_ms']} ms, p99 "
                         f"{p['p99_ms']} ms | bare Flask: {b['rps']} req/s, p50 {b['p50_ms']} ms | "
                         f"{a[route + '_rps_ratio']} | — |")
     st = results.get("stt.py")
     if st:
-        rows.append(f"| speech: platform upload → `succeeded` vs raw faster-whisper | overhead ratio "
+        add("stt.py", f"| speech: platform upload → `succeeded` vs raw faster-whisper | overhead ratio "
                     f"{st.get('overhead_ratio')} | raw model | RTF {st.get('real_time_factor')} | ≤ 1.15 |")
     lv = results.get("live.py")
     if lv:
-        rows.append(f"| live answers: first words on the stream after spoken / scores after finish "
+        add("live.py", f"| live answers: first words on the stream after spoken / scores after finish "
                     f"({lv['long_answer_seconds']} s answer) / at once | median {lv['first_word_median_s']} s / "
                     f"{lv['scores_after_finish_median_s']} s / {lv['holds_at_targets']} | one-shot WER "
                     f"{lv['wer_one_shot']} | live WER {lv['wer_live']} | < 1.5 s / < 2 s / ≥ 3; WER ≤ +0.02 |")
     lm = results.get("llm.py")
     if lm:
-        rows.append(f"| LLM job: platform HTTP → `succeeded` vs the same server called directly | median "
+        add("llm.py", f"| LLM job: platform HTTP → `succeeded` vs the same server called directly | median "
                     f"{lm['platform_median_ms']} ms (+{lm['added_ms_at_median']} ms) | direct openai client: median "
                     f"{lm['direct_median_ms']} ms | — | < 20 ms added |")
     b = results.get("batch.py")
     if b:
-        rows.append(f"| batch of {b['items']} resume generations | {b['batch_items_per_s']} items/s | one by one: "
+        add("batch.py", f"| batch of {b['items']} resume generations | {b['batch_items_per_s']} items/s | one by one: "
                     f"{b['one_by_one_items_per_s']} items/s | ×{b['batch_vs_one_by_one']} | — |")
     return rows
+
+
+def _measured_run(script: str, args: list[str], settle_s: float) -> tuple[str, dict | None, float, int, dict]:
+    """One bench under a probe of the machine. The ratio benches probe their own interleaved rounds and
+    repeat busy ones themselves (their JSON has `load`); any other bench run on a busy machine is
+    repeated here once, keeping the quieter run."""
+    settle(settle_s)  # let the load the previous bench left die down (up to settle_s)
+    with Probe() as probe:
+        text, parsed, seconds, rc = _run(script, args)
+    load = (parsed or {}).get("load") or probe.load.as_dict()
+    if rc == 0 and "load" not in (parsed or {}) and probe.load.busy:
+        print(f"   {probe.load.note()} — running it once more", flush=True)
+        settle(settle_s)
+        with Probe() as probe2:
+            again = _run(script, args)
+        probe2.load.repeated = True
+        if again[3] == 0 and probe2.load.other_cores <= probe.load.other_cores:
+            (text, parsed, seconds, rc), load = again, probe2.load.as_dict()
+        else:
+            probe.load.repeated = True
+            load = probe.load.as_dict()
+    if "load_note" in (parsed or {}):  # the bench printed its own
+        return text, parsed, seconds, rc, load
+    note = Load(**{k: v for k, v in load.items() if k != "busy"}).note()
+    return text + f"\nmachine during the run: {note}", parsed, seconds, rc, load
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, to check the scripts work")
+    ap.add_argument("--busy-core", action="store_true",
+                    help="also run the ratio benches with one core kept busy by a spinning Python process")
+    ap.add_argument("--settle", type=float, default=None,
+                    help="seconds to wait at most for the load average to fall under the busy threshold "
+                         "before each bench (default 60, 5 with --quick)")
+    ap.add_argument("--only", default="", help="comma-separated scripts to run (e.g. throughput.py,llm.py)")
     ap.add_argument("--output", default=str(ROOT / "docs" / "RESULTS.md"))
     args = ap.parse_args()
-    sections, results = [], {}
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+    settle_s = args.settle if args.settle is not None else (5.0 if args.quick else 60.0)
+    sections, results, loads = [], {}, {}
+    busy_results: dict[str, dict | None] = {}
+    busy_loads: dict[str, dict | None] = {}
     for title, script, full, quick in BENCHES:
-        if not (ROOT / "bench" / script).exists():
+        if not (ROOT / "bench" / script).exists() or (only and script not in only):
             continue
-        print(f"== {title} ({script})", flush=True)
-        text, parsed, seconds, rc = _run(script, quick if args.quick else full)
-        print(text, flush=True)
-        results[script] = parsed if rc == 0 else None
-        sections.append(f"## {title}\n\n`python bench/{script} {' '.join(quick if args.quick else full)}` "
-                        f"({seconds:.0f} s)\n\n```\n{text}\n```\n")
+        argv = quick if args.quick else full
+        variants = [(False, results, loads)]
+        if args.busy_core and script in BUSY_CORE_BENCHES:
+            variants.append((True, busy_results, busy_loads))
+        for busy, res, lds in variants:
+            label = f"{title}, one core busy" if busy else title
+            print(f"== {label} ({script})", flush=True)
+            with (spinning_core() if busy else nullcontext()):
+                text, parsed, seconds, rc, load = _measured_run(script, argv, settle_s)
+            print(text, flush=True)
+            res[script] = parsed if rc == 0 else None
+            lds[script] = load
+            sections.append(f"## {label}\n\n`python bench/{script} {' '.join(argv)}`"
+                            f"{' (with a spinning Python process)' if busy else ''} ({seconds:.0f} s)\n\n"
+                            f"```\n{text}\n```\n")
+    busy_rows = []
+    if args.busy_core:
+        busy_rows = ["", "### With one core busy (a spinning Python process during the run)", "",
+                     *_summary(busy_results, busy_loads)]
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     doc = [
         "# VoiceMock — measured results",
@@ -165,7 +250,8 @@ def main() -> None:
         "cluster (fsync on) and runs the platform as real processes (gunicorn with gevent workers, "
         "`voicemock worker`), like production on one box. Each figure has a baseline measured in the same run.",
         "",
-        *_summary(results),
+        *_summary(results, loads),
+        *busy_rows,
         "",
         NOTES,
         *sections,
