@@ -38,7 +38,7 @@ $(STAMP_BENCH): $(BIN)/python setup.cfg pyproject.toml
 	touch $@ $(STAMP_TEST) $(STAMP)
 
 bench: $(STAMP_BENCH)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py --busy-core
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
