@@ -13,6 +13,8 @@ from typing import Iterator
 import pytest
 import requests
 
+from tests.support.speech import heard_most
+
 BIN = Path(sys.executable).parent
 
 
@@ -67,7 +69,7 @@ def test_voicemock_demo_runs_a_turn_against_the_embedded_server(embedded_server:
     assert out.returncode == 0, out.stdout + out.stderr
     assert "succeeded" in out.stdout and "partial" in out.stdout
     transcript = next(line for line in out.stdout.splitlines() if line.startswith("transcript:"))
-    assert "latency" in transcript.lower()
+    assert heard_most(transcript), transcript  # most of the answer's distinctive words, not one
     assert "session has 1 answered turn(s)" in out.stdout
 
 

@@ -5,13 +5,7 @@ from pathlib import Path
 
 from jobs import wer
 from tests.support.client import ApiClient, data
-
-# What answer_star.* says (tests/fixtures/make_audio.sh). tiny.en's word error rate on it, measured in
-# all five upload formats: 0.16 ("Redis" -> "release", "batch the queries" -> "match the query").
-STAR_SCRIPT = ("At the time, our checkout API was slow, um, around eight hundred milliseconds. My task was to fix "
-               "it. I decided to add a Redis cache, uh, and batch the queries. In the end, we reduced latency by "
-               "sixty percent.")
-STAR_MAX_WER = 0.35
+from tests.support.speech import STAR_MAX_WER, STAR_SCRIPT
 
 
 def _start(client: ApiClient, **body) -> dict:  # noqa: ANN003

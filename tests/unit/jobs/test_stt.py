@@ -8,11 +8,9 @@ import pytest
 from core.errors import DecodeError
 from jobs import stt, wer
 from jobs.stt import Segment, get_stt, load_count, probe_audio
+from tests.support.speech import STAR_SCRIPT
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-STAR_SCRIPT = ("At the time, our checkout API was slow, um, around eight hundred milliseconds. My task was to fix "
-               "it. I decided to add a Redis cache, uh, and batch the queries. In the end, we reduced latency by "
-               "sixty percent.")
 
 
 @pytest.fixture(scope="module")
