@@ -132,48 +132,57 @@ def _summary(results: dict[str, dict | None], loads: dict[str, dict | None] | No
 
     t = results.get("throughput.py")
     if t:
-        add("throughput.py", f"| job throughput, {t['jobs']} canary jobs, one HTTP POST each → `succeeded` | {t['jobs_per_s']} "
-                    f"jobs/s | bare Dramatiq no-op: {t['baseline_msgs_per_s']} msg/s | {t['ratio']} | ≥ 0.5 |")
+        add("throughput.py",
+            f"| job throughput, {t['jobs']} canary jobs, one HTTP POST each → `succeeded` | {t['jobs_per_s']} "
+            f"jobs/s | bare Dramatiq no-op: {t['baseline_msgs_per_s']} msg/s | {t['ratio']} | ≥ 0.5 |")
         if t.get("burst"):
             b = t["burst"]
-            add("throughput.py", f"| job throughput, {b['jobs']} canary jobs, {b['size']} per HTTP POST (`/api/ops/canaries`) "
-                        f"→ `succeeded` | {b['jobs_per_s']} jobs/s | bare Dramatiq no-op: "
-                        f"{t['baseline_msgs_per_s']} msg/s | {b['ratio']} | ≥ 0.5 |")
+            add("throughput.py",
+                f"| job throughput, {b['jobs']} canary jobs, {b['size']} per HTTP POST (`/api/ops/canaries`) "
+                f"→ `succeeded` | {b['jobs_per_s']} jobs/s | bare Dramatiq no-op: "
+                f"{t['baseline_msgs_per_s']} msg/s | {b['ratio']} | ≥ 0.5 |")
     s = results.get("scaling.py")
     if s:
         figs = ", ".join(f"{p} proc: {r} jobs/s (×{s['speedup'][p]})" for p, r in s["jobs_per_s"].items())
-        add("scaling.py", f"| scaling, {s['jobs']} pre-queued jobs | {figs} | 1 process | see left | grows to the core count |")
+        add("scaling.py",
+            f"| scaling, {s['jobs']} pre-queued jobs | {figs} | 1 process | see left | grows to the core count |")
     f = results.get("sse_fanout.py")
     if f:
-        add("sse_fanout.py", f"| SSE fan-out, {f['clients']} clients, one web process | p50 {f['p50_ms']} ms, p99 "
-                    f"{f['p99_ms']} ms, dropped {f['dropped']}, {f['rss_per_connection_kb']} KiB/connection | raw Redis "
-                    f"pub/sub p99 {f['redis_p99_ms']} ms | p99 ×{f['ratio_p99']} | p99 < 100 ms, none dropped |")
+        add("sse_fanout.py",
+            f"| SSE fan-out, {f['clients']} clients, one web process | p50 {f['p50_ms']} ms, p99 "
+            f"{f['p99_ms']} ms, dropped {f['dropped']}, {f['rss_per_connection_kb']} KiB/connection | raw Redis "
+            f"pub/sub p99 {f['redis_p99_ms']} ms | p99 ×{f['ratio_p99']} | p99 < 100 ms, none dropped |")
     a = results.get("api_latency.py")
     if a:
         for route, label in (("get_job", "`GET /api/jobs/{id}`"), ("post_turn", "`POST /turn`")):
             p, b = a[route], a[f"bare_{route}"]
-            add("api_latency.py", f"| {label}, wrk {a['connections']} conns | {p['rps']} req/s, p50 {p['p50_ms']} ms, p99 "
-                        f"{p['p99_ms']} ms | bare Flask: {b['rps']} req/s, p50 {b['p50_ms']} ms | "
-                        f"{a[route + '_rps_ratio']} | — |")
+            add("api_latency.py",
+                f"| {label}, wrk {a['connections']} conns | {p['rps']} req/s, p50 {p['p50_ms']} ms, p99 "
+                f"{p['p99_ms']} ms | bare Flask: {b['rps']} req/s, p50 {b['p50_ms']} ms | "
+                f"{a[route + '_rps_ratio']} | — |")
     st = results.get("stt.py")
     if st:
-        add("stt.py", f"| speech: platform upload → `succeeded` vs raw faster-whisper | overhead ratio "
-                    f"{st.get('overhead_ratio')} | raw model | RTF {st.get('real_time_factor')} | ≤ 1.15 |")
+        add("stt.py",
+            f"| speech: platform upload → `succeeded` vs raw faster-whisper | overhead ratio "
+            f"{st.get('overhead_ratio')} | raw model | RTF {st.get('real_time_factor')} | ≤ 1.15 |")
     lv = results.get("live.py")
     if lv:
-        add("live.py", f"| live answers: first words on the stream after spoken / scores after finish "
-                    f"({lv['long_answer_seconds']} s answer) / at once | median {lv['first_word_median_s']} s / "
-                    f"{lv['scores_after_finish_median_s']} s / {lv['holds_at_targets']} | one-shot WER "
-                    f"{lv['wer_one_shot']} | live WER {lv['wer_live']} | < 1.5 s / < 2 s / ≥ 3; WER ≤ +0.02 |")
+        add("live.py",
+            f"| live answers: first words on the stream after spoken / scores after finish "
+            f"({lv['long_answer_seconds']} s answer) / at once | median {lv['first_word_median_s']} s / "
+            f"{lv['scores_after_finish_median_s']} s / {lv['holds_at_targets']} | one-shot WER "
+            f"{lv['wer_one_shot']} | live WER {lv['wer_live']} | < 1.5 s / < 2 s / ≥ 3; WER ≤ +0.02 |")
     lm = results.get("llm.py")
     if lm:
-        add("llm.py", f"| LLM job: platform HTTP → `succeeded` vs the same server called directly | median "
-                    f"{lm['platform_median_ms']} ms (+{lm['added_ms_at_median']} ms) | direct openai client: median "
-                    f"{lm['direct_median_ms']} ms | — | < 20 ms added |")
+        add("llm.py",
+            f"| LLM job: platform HTTP → `succeeded` vs the same server called directly | median "
+            f"{lm['platform_median_ms']} ms (+{lm['added_ms_at_median']} ms) | direct openai client: median "
+            f"{lm['direct_median_ms']} ms | — | < 20 ms added |")
     b = results.get("batch.py")
     if b:
-        add("batch.py", f"| batch of {b['items']} resume generations | {b['batch_items_per_s']} items/s | one by one: "
-                    f"{b['one_by_one_items_per_s']} items/s | ×{b['batch_vs_one_by_one']} | — |")
+        add("batch.py",
+            f"| batch of {b['items']} resume generations | {b['batch_items_per_s']} items/s | one by one: "
+            f"{b['one_by_one_items_per_s']} items/s | ×{b['batch_vs_one_by_one']} | — |")
     return rows
 
 
