@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from core.errors import Conflict, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from core.ids import new_id
-from core.models import Interview, Question, Turn, User
+from core.models import Interview, Job, Question, Turn, User
 from jobs import practice
 from jobs.live_turn import KIND, STATUS_FINISHING, STATUS_LIVE, ChunkStore, chunk_prefix, final_audio_key
 from webapp.auth import authenticate
@@ -58,6 +58,9 @@ def _caller_turn(turn_id: str) -> tuple[Turn, Interview]:
     caller = authenticate(allow_session=True)
     turn = db().get(Turn, turn_id)
     if turn is None or not turn.job_id or (caller.session_id is not None and turn.interview_id != caller.session_id):
+        raise NotFound("live turn not found")
+    job = db().get(Job, turn.job_id)
+    if job is None or job.kind != KIND:  # a one-shot turn (POST /turn) takes no chunks
         raise NotFound("live turn not found")
     interview = practice.get_owned(db(), turn.interview_id, caller.user.id)
     return turn, interview
@@ -154,8 +157,6 @@ def finish_turn(turn_id: str) -> Response:
     turn, interview = _caller_turn(turn_id)
     body = json_body(FinishTurn, allow_empty=True)
     store = _store(interview, turn)
-    from core.models import Job
-
     job = db().get(Job, turn.job_id)
     if turn.status == STATUS_LIVE and store.finished() is None:
         if body.last_seq is not None:

@@ -142,6 +142,11 @@ def test_chunks_are_checked_numbered_capped_and_owned(client: ApiClient, make_cl
     assert _chunk(client, other["token"], turn, 0, b"abc").status_code == 404
     assert client.post(f"{turn['chunk_url']}?seq=0", auth=False, data=b"abc").status_code == 401
     assert _chunk(client, token, {"chunk_url": "/turns/turn_nope/chunks"}, 0, b"abc").status_code == 404
+    # A one-shot answer is not a live turn.
+    with open(fixtures_dir / "answer_short.wav", "rb") as f:
+        one_shot = data(client.post("/turn", auth=False, headers={"X-Session-Token": token},
+                                    files={"audio": ("a.wav", f, "audio/wav")}))
+    assert _chunk(client, token, {"chunk_url": f"/turns/{one_shot['turn_id']}/chunks"}, 0, b"abc").status_code == 404
     # Nothing was sent: finishing is refused; the idle timeout then ends the turn, which fails (no audio).
     assert _finish(client, token, turn).status_code == 409
     job = client.wait_job(turn["job_id"], timeout=60)
