@@ -3,10 +3,11 @@
 A `Probe` samples /proc while a run goes: the CPU the whole machine spent (/proc/stat) minus the CPU
 of this bench's own processes (this process, its descendants, and daemonised ones registered with
 `own()`, such as the private PostgreSQL postmaster) is what *other* processes took. A run is busy
-when others took more than BUSY_OTHER_CORES cores on average, or when the 1-minute load average was
-above BUSY_LOAD before it started (the load check is for the start of a bench: inside a bench the
-load average still holds the bench's own previous run). A deliberate spinner (`spinning_core()`,
-run_all.py --busy-core) counts neither as ours nor as others, and raises the load threshold by one.
+when others took more than BUSY_OTHER_CORES cores on average, or (for a bench's first run) when the
+1-minute load average was above BUSY_LOAD when the bench process started (later the load average
+holds the bench's own cluster and previous runs, so it is recorded but not judged). A deliberate
+spinner (`spinning_core()`, run_all.py --busy-core) counts neither as ours nor as others, and raises
+the load threshold by one.
 
 `measure()` runs a callable under a probe and repeats a busy run once (keeping the quieter run);
 `interleaved()` runs the sides of a ratio in rounds (baseline, platform, baseline, platform), so both
@@ -30,6 +31,7 @@ BUSY_LOAD = float(os.environ.get("BENCH_BUSY_LOAD", "1.0"))
 SPINNERS_ENV = "BENCH_SPINNER_PIDS"
 _TICK = os.sysconf("SC_CLK_TCK")
 _OWN: set[int] = set()
+BENCH_START_LOAD = os.getloadavg()[0]  # before this bench started anything of its own
 _SPINNERS: set[int] = set()
 
 
@@ -94,14 +96,17 @@ class Load:
     spinner_cores: float = 0.0
     check_load: bool = True
     repeated: bool = False
+    load_at_bench_start: float = BENCH_START_LOAD
 
     @property
     def busy(self) -> bool:
         load_limit = BUSY_LOAD + len(spinners())
-        return self.other_cores > BUSY_OTHER_CORES or (self.check_load and self.load_before > load_limit)
+        high_load = self.check_load and self.load_at_bench_start > load_limit
+        return self.other_cores > BUSY_OTHER_CORES or high_load
 
     def note(self) -> str:
-        text = (f"load {self.load_before:.2f} before, other processes {self.other_cores:.2f} core, "
+        text = (f"load {self.load_at_bench_start:.2f} at bench start, {self.load_before:.2f} before this run, "
+                f"other processes {self.other_cores:.2f} core, "
                 f"bench {self.own_cores:.2f} core" + (f", spinner {self.spinner_cores:.2f} core"
                                                        if self.spinner_cores else ""))
         if self.busy:
@@ -116,8 +121,9 @@ class Load:
 class Probe:
     """Context manager sampling /proc every `interval` s; `.load` after exit."""
 
-    def __init__(self, interval: float = 0.5, check_load: bool = True) -> None:
+    def __init__(self, interval: float = 0.5, check_load: bool = True, start_load: float | None = None) -> None:
         self.interval, self.check_load = interval, check_load
+        self.start_load = BENCH_START_LOAD if start_load is None else start_load
         self.load: Load | None = None
         self._stop = threading.Event()
         self._other = self._own = self._spin = 0
@@ -166,7 +172,7 @@ class Probe:
         secs = max(time.perf_counter() - self._t0, 1e-6)
         cores = lambda ticks: ticks / _TICK / secs  # noqa: E731
         self.load = Load(round(secs, 2), self._load_before, load1(), cores(self._other), cores(self._own),
-                         cores(self._spin), self.check_load)
+                         cores(self._spin), self.check_load, load_at_bench_start=self.start_load)
 
 
 def measure(fn: Callable[[], T], *, check_load: bool = True, repeat_busy: bool = True) -> tuple[T, Load]:
@@ -175,7 +181,7 @@ def measure(fn: Callable[[], T], *, check_load: bool = True, repeat_busy: bool =
         value = fn()
     if not (repeat_busy and p.load.busy):
         return value, p.load
-    with Probe(check_load=check_load) as p2:
+    with Probe(check_load=False) as p2:  # the load at the bench's start is what it was
         value2 = fn()
     p2.load.repeated = True
     if p2.load.other_cores <= p.load.other_cores:

@@ -116,7 +116,8 @@ def _load_cell(load: dict | None) -> str:
         return "—"
     runs = [r for rnd in load["runs"] for r in rnd.values()] if "runs" in load else [load]
     worst = max(r["other_cores"] for r in runs)
-    text = f"others ≤ {worst:.2f} core, load {runs[0]['load_before']:.1f} at start"
+    start = runs[0].get("load_at_bench_start", runs[0]["load_before"])
+    text = f"others ≤ {worst:.2f} core, load {start:.1f} at start"
     if any(r.get("spinner_cores") for r in runs):
         text += ", + spinner"
     return ("⚠ busy: " + text) if load["busy"] else text
@@ -159,7 +160,7 @@ def _summary(results: dict[str, dict | None], loads: dict[str, dict | None] | No
             add("api_latency.py",
                 f"| {label}, wrk {a['connections']} conns | {p['rps']} req/s, p50 {p['p50_ms']} ms, p99 "
                 f"{p['p99_ms']} ms | bare Flask: {b['rps']} req/s, p50 {b['p50_ms']} ms | "
-                f"{a[route + '_rps_ratio']} | — |")
+                f"{a[route + '_rps_ratio']} | {'≥ 0.3' if route == 'get_job' else '—'} |")
     st = results.get("stt.py")
     if st:
         add("stt.py",
@@ -190,14 +191,14 @@ def _measured_run(script: str, args: list[str], settle_s: float) -> tuple[str, d
     """One bench under a probe of the machine. The ratio benches probe their own interleaved rounds and
     repeat busy ones themselves (their JSON has `load`); any other bench run on a busy machine is
     repeated here once, keeping the quieter run."""
-    settle(settle_s)  # let the load the previous bench left die down (up to settle_s)
-    with Probe() as probe:
+    start = settle(settle_s)  # let the load the previous bench left die down (up to settle_s)
+    with Probe(start_load=start) as probe:
         text, parsed, seconds, rc = _run(script, args)
     load = (parsed or {}).get("load") or probe.load.as_dict()
     if rc == 0 and "load" not in (parsed or {}) and probe.load.busy:
         print(f"   {probe.load.note()} — running it once more", flush=True)
         settle(settle_s)
-        with Probe() as probe2:
+        with Probe(check_load=False, start_load=start) as probe2:
             again = _run(script, args)
         probe2.load.repeated = True
         if again[3] == 0 and probe2.load.other_cores <= probe.load.other_cores:
