@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from tests.support.client import ApiClient, SSEEvent, data
+from tests.support.speech import STAR_WORDS, heard_most, heard_words
 
 
 def _open(client: ApiClient, **body) -> tuple[dict, dict]:  # noqa: ANN003
@@ -78,9 +79,7 @@ def test_a_live_answer_streams_stable_words_while_sent_and_is_scored_on_finish(c
     assert final["final"] is True and final["reason"] == "finish" and final["tentative"] == ""
 
     result = events[-1].data["data"]["result"]
-    text = result["transcript"].lower()
-    for word in ("latency", "cache", "milliseconds"):
-        assert word in text, text
+    assert heard_most(result["transcript"]), result["transcript"]  # most of the answer's words, not one
     assert result["transcript"] == final["committed"]
     assert result["scores"]["overall"] is not None and result["delivery"]["words_per_minute"] > 0
     assert result["duration_seconds"] > 20
@@ -119,7 +118,8 @@ def test_a_turn_that_stops_receiving_chunks_times_out_and_is_scored_with_what_it
         assert _chunk(client, token, turn, seq, slices[seq]).status_code == 202
     job = client.wait_job(turn["job_id"], timeout=90)
     assert job["status"] == "succeeded", job
-    assert "milliseconds" in job["result"]["transcript"].lower()
+    # What was heard of the first half (several words with a tolerance, never one exact word).
+    assert len(heard_words(job["result"]["transcript"], STAR_WORDS[:4])) >= 2, job["result"]["transcript"]
     events = client.sse(turn["stream_url"], auth=False)
     final = _live_partials(events)[-1]
     assert final["reason"] == "timeout" and 5 < final["audio_seconds"] < 16, final
