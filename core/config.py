@@ -1,19 +1,22 @@
-"""Settings: the only place that reads the environment.
+"""Settings: the only place that reads the environment (through pydantic-settings).
 
 `Settings.from_env()` builds a frozen object once; everything else receives it. Tests pass overrides:
-`Settings.from_env(env={...})` or `dataclasses.replace(settings, ...)`.
+`Settings.from_env(env={...})` or `settings.replace(...)`. `Settings(...)` alone never reads the
+environment: it is the defaults plus its arguments. A variable set to "" counts as unset, except for a
+text setting (kept as "") and a list (empty).
 
 Embedded mode (no DATABASE_URL and no REDIS_URL): SQLite under ./var, in-process broker, bus and
 scheduler. Production mode: Postgres + Redis (or RabbitMQ for the broker), secrets required.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Any, Mapping
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
 SECRET_FIELDS = {"secret_key", "cron_secret", "openai_api_key", "stripe_secret_key", "stripe_webhook_secret",
                  "metrics_token",
@@ -24,66 +27,40 @@ class ConfigError(RuntimeError):
     """Start-up cannot go on: the message says which variable to set."""
 
 
-def _bool(v: str | None, default: bool) -> bool:
-    if v is None or v == "":
-        return default
-    return v.strip().lower() in {"1", "true", "yes", "on"}
+List = Annotated[tuple[str, ...], NoDecode]  # "a,b" from the environment (";" for schedule_crons), not JSON
 
 
-def _int(env: Mapping[str, str], key: str, default: int) -> int:
-    raw = env.get(key)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{key} must be an integer, got {raw!r}") from exc
+class Settings(BaseSettings):
+    """Each field reads VOICEMOCK_<FIELD> unless its alias names another variable."""
 
+    model_config = SettingsConfigDict(env_prefix="VOICEMOCK_", frozen=True, populate_by_name=True, extra="ignore")
 
-def _float(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{key} must be a number, got {raw!r}") from exc
-
-
-def _list(v: str | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-    if v is None:
-        return default
-    return tuple(x.strip() for x in v.split(",") if x.strip())
-
-
-@dataclass(frozen=True)
-class Settings:
     mode: str = "embedded"  # embedded | production
     data_dir: str = "var"
     data_dir_source: str = "default"  # how data_dir was chosen (said at start-up and by `voicemock config`)
-    database_url: str = "sqlite:///var/voicemock.db"
-    redis_url: str | None = None
-    broker_url: str | None = None
+    database_url: str = Field("sqlite:///var/voicemock.db", validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    broker_url: str | None = Field(None, validation_alias="BROKER_URL")
     redis_prefix: str = "vm"
     storage_dir: str = "var/storage"
     # auth
     secret_key: str = ""
     jwt_issuer: str = "voicemock"
     jwt_audience: str = "voicemock"
-    jwt_algorithms: tuple[str, ...] = ("HS256",)
-    jwt_jwks_url: str | None = None
+    jwt_algorithms: List = ("HS256",)
+    jwt_jwks_url: str | None = Field(None, validation_alias="VOICEMOCK_JWKS_URL")
     access_token_ttl: int = 24 * 3600
     session_token_ttl: int = 4 * 3600
     stream_token_ttl: int = 3600
-    admin_emails: tuple[str, ...] = ()
+    admin_emails: List = ()
     allow_guest: bool = True
     cron_secret: str = ""
     tracking_secret: str = ""
     # X-Tracked-Skill-Id-Hash: plain SHA-256 (document 001) unless a deployment opts into HMAC-SHA256
     tracking_keyed_hash: bool = False
     # http
-    cors_origins: tuple[str, ...] = ("*",)
-    trusted_proxies: tuple[str, ...] = ()
+    cors_origins: List = ("*",)
+    trusted_proxies: List = ()
     max_audio_bytes: int = 25 * 1024 * 1024
     max_resume_bytes: int = 5 * 1024 * 1024
     max_audio_seconds: float = 600.0
@@ -99,36 +76,36 @@ class Settings:
     # POST /auth/guest: per client address (never its user agent), and for the whole deployment
     rate_limit_guest: str = "20/hour"
     rate_limit_guest_total: str = "500/hour"
-    rate_limits_enabled: bool = True
+    rate_limits_enabled: bool = Field(True, validation_alias="VOICEMOCK_RATE_LIMITS")
     # per-route overrides, "PATH_PREFIX=N/period" (e.g. "/api/resume/generate=5/minute")
-    rate_limit_routes: tuple[str, ...] = ()
+    rate_limit_routes: List = ()
     # plan quota overrides, "PLAN=SESSIONS/AUDIO_MINUTES" per month (e.g. "free=3/10"); see core/plans.py
-    plan_quotas: tuple[str, ...] = ()
+    plan_quotas: List = ()
     scheduler_interval: float = 5.0
     # per-entry cron overrides for `voicemock scheduler`, "NAME=CRON" separated by ";" (see scheduler/schedule.py)
-    schedule_crons: tuple[str, ...] = ()
+    schedule_crons: List = ()
     worker_metrics_port: int = 0
     worker_metrics_host: str = "127.0.0.1"
     # web /metrics: served to these networks (direct connections only, not through a proxy) or to
     # `Authorization: Bearer <metrics_token>`
-    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    metrics_allow: List = ("127.0.0.1/32", "::1/128")
     metrics_token: str = ""
-    sse_heartbeat_seconds: float = 15.0
+    sse_heartbeat_seconds: float = Field(15.0, validation_alias="VOICEMOCK_SSE_HEARTBEAT")
     # speech
     stt_model: str | None = None
     stt_compute_type: str = "int8"
-    stt_cpu_threads: int = 0
+    stt_cpu_threads: int = Field(0, validation_alias="VOICEMOCK_STT_THREADS")
     stt_beam_size: int = 1
     # llm
     llm_provider: str = "local"
     llm_model: str = "gpt-4o-mini"
     llm_temperature: float = 0.3
     llm_timeout: float = 30.0
-    openai_api_key: str | None = None
-    openai_base_url: str | None = None
+    openai_api_key: str | None = Field(None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
     # billing
-    stripe_secret_key: str | None = None
-    stripe_webhook_secret: str | None = None
+    stripe_secret_key: str | None = Field(None, validation_alias="STRIPE_SECRET_KEY")
+    stripe_webhook_secret: str | None = Field(None, validation_alias="STRIPE_WEBHOOK_SECRET")
     # jobs
     job_max_retries: int = 3
     job_min_backoff_ms: int = 1000
@@ -155,24 +132,43 @@ class Settings:
     # logging
     log_json: bool = False
     log_level: str = "INFO"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = Field(default_factory=dict, exclude=True)
 
     @property
     def embedded(self) -> bool:
         return self.mode == "embedded"
 
     @classmethod
+    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, **_: Any) -> tuple[Any, ...]:
+        return (init_settings,)  # from_env passes the environment in
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _from_text(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields[info.field_name or ""]
+        if not isinstance(value, str) or field.annotation is str:
+            return value
+        if field.annotation == tuple[str, ...]:
+            return tuple(x.strip() for x in value.split(";" if info.field_name == "schedule_crons" else ",")
+                         if x.strip())
+        return field.default if value == "" else value
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
         env = dict(os.environ if env is None else env)
-        database_url = env.get("DATABASE_URL") or None
-        redis_url = env.get("REDIS_URL") or None
-        mode = env.get("VOICEMOCK_MODE") or ("production" if (database_url or redis_url) else "embedded")
+        try:
+            s = cls(**{**_Environment(cls, env)(), **overrides})
+        except ValidationError as exc:
+            raise _config_error(exc) from None
+        given = s.model_fields_set
+        database_url = s.database_url if "database_url" in given else None
+        mode = s.mode if s.mode and "mode" in given else ("production" if database_url or s.redis_url else "embedded")
         data_dir, data_dir_source = resolve_data_dir(env)
         if mode == "embedded":
             database_url = database_url or f"sqlite:///{Path(data_dir) / 'voicemock.db'}"
         elif not database_url:
             raise ConfigError("production mode needs DATABASE_URL (postgresql+psycopg2://…)")
-        secret_key = env.get("VOICEMOCK_SECRET_KEY", "")
+        secret_key = s.secret_key
         if not secret_key:
             if mode == "embedded":
                 secret_key = _embedded_secret(data_dir)
@@ -180,102 +176,60 @@ class Settings:
                 raise ConfigError("production mode needs VOICEMOCK_SECRET_KEY (at least 32 random characters)")
         if mode != "embedded" and len(secret_key) < 32:
             raise ConfigError("VOICEMOCK_SECRET_KEY must be at least 32 characters")
-        values: dict[str, object] = dict(
-            mode=mode,
-            data_dir=data_dir,
-            data_dir_source=data_dir_source,
-            database_url=database_url,
-            redis_url=redis_url,
-            broker_url=env.get("BROKER_URL") or redis_url,
-            redis_prefix=env.get("VOICEMOCK_REDIS_PREFIX", "vm"),
-            storage_dir=env.get("VOICEMOCK_STORAGE_DIR", str(Path(data_dir) / "storage")),
-            secret_key=secret_key,
-            jwt_issuer=env.get("VOICEMOCK_JWT_ISSUER", "voicemock"),
-            jwt_audience=env.get("VOICEMOCK_JWT_AUDIENCE", "voicemock"),
-            jwt_algorithms=_list(env.get("VOICEMOCK_JWT_ALGORITHMS"), ("HS256",)),
-            jwt_jwks_url=env.get("VOICEMOCK_JWKS_URL") or None,
-            admin_emails=_list(env.get("VOICEMOCK_ADMIN_EMAILS")),
-            allow_guest=_bool(env.get("VOICEMOCK_ALLOW_GUEST"), mode == "embedded"),
-            cron_secret=env.get("VOICEMOCK_CRON_SECRET") or (secret_key[:16] + "-cron" if mode == "embedded" else ""),
-            tracking_secret=env.get("VOICEMOCK_TRACKING_SECRET") or secret_key,
-            tracking_keyed_hash=_bool(env.get("VOICEMOCK_TRACKING_KEYED_HASH"), False),
-            cors_origins=_list(env.get("VOICEMOCK_CORS_ORIGINS"), ("*",)),
-            trusted_proxies=_list(env.get("VOICEMOCK_TRUSTED_PROXIES")),
-            max_audio_bytes=_int(env, "VOICEMOCK_MAX_AUDIO_BYTES", 25 * 1024 * 1024),
-            max_resume_bytes=_int(env, "VOICEMOCK_MAX_RESUME_BYTES", 5 * 1024 * 1024),
-            max_audio_seconds=_float(env, "VOICEMOCK_MAX_AUDIO_SECONDS", 600.0),
-            body_read_timeout=_float(env, "VOICEMOCK_BODY_READ_TIMEOUT", 60.0),
-            live_idle_seconds=_float(env, "VOICEMOCK_LIVE_IDLE_SECONDS", 15.0),
-            live_chunk_max_bytes=_int(env, "VOICEMOCK_LIVE_CHUNK_MAX_BYTES", 1024 * 1024),
-            rate_limit_default=env.get("VOICEMOCK_RATE_LIMIT_DEFAULT", "100/minute"),
-            rate_limit_llm=env.get("VOICEMOCK_RATE_LIMIT_LLM", "10/minute"),
-            rate_limit_copilot=env.get("VOICEMOCK_RATE_LIMIT_COPILOT", "30/minute"),
-            rate_limit_guest=env.get("VOICEMOCK_RATE_LIMIT_GUEST", "20/hour"),
-            rate_limit_guest_total=env.get("VOICEMOCK_RATE_LIMIT_GUEST_TOTAL", "500/hour"),
-            rate_limits_enabled=_bool(env.get("VOICEMOCK_RATE_LIMITS"), True),
-            rate_limit_routes=_list(env.get("VOICEMOCK_RATE_LIMIT_ROUTES")),
-            plan_quotas=_list(env.get("VOICEMOCK_PLAN_QUOTAS")),
-            scheduler_interval=_float(env, "VOICEMOCK_SCHEDULER_INTERVAL", 5.0),
-            schedule_crons=tuple(x.strip() for x in env.get("VOICEMOCK_SCHEDULE_CRONS", "").split(";") if x.strip()),
-            worker_metrics_port=_int(env, "VOICEMOCK_WORKER_METRICS_PORT", 0),
-            worker_metrics_host=env.get("VOICEMOCK_WORKER_METRICS_HOST") or "127.0.0.1",
-            metrics_allow=_list(env.get("VOICEMOCK_METRICS_ALLOW"), ("127.0.0.1/32", "::1/128")),
-            metrics_token=env.get("VOICEMOCK_METRICS_TOKEN", ""),
-            sse_heartbeat_seconds=_float(env, "VOICEMOCK_SSE_HEARTBEAT", 15.0),
-            stt_model=env.get("VOICEMOCK_STT_MODEL") or None,
-            stt_compute_type=env.get("VOICEMOCK_STT_COMPUTE_TYPE", "int8"),
-            stt_cpu_threads=_int(env, "VOICEMOCK_STT_THREADS", 0),
-            stt_beam_size=max(1, _int(env, "VOICEMOCK_STT_BEAM_SIZE", 1)),
-            llm_provider=env.get("VOICEMOCK_LLM_PROVIDER") or ("openai" if env.get("OPENAI_API_KEY") else "local"),
-            llm_model=env.get("VOICEMOCK_LLM_MODEL", "gpt-4o-mini"),
-            llm_temperature=_float(env, "VOICEMOCK_LLM_TEMPERATURE", 0.3),
-            llm_timeout=_float(env, "VOICEMOCK_LLM_TIMEOUT", 30.0),
-            openai_api_key=env.get("OPENAI_API_KEY") or None,
-            openai_base_url=env.get("OPENAI_BASE_URL") or None,
-            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
-            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
-            job_max_retries=_int(env, "VOICEMOCK_JOB_MAX_RETRIES", 3),
-            job_min_backoff_ms=_int(env, "VOICEMOCK_JOB_MIN_BACKOFF_MS", 1000),
-            job_max_backoff_ms=_int(env, "VOICEMOCK_JOB_MAX_BACKOFF_MS", 60_000),
-            sweeper_stale_seconds=_int(env, "VOICEMOCK_SWEEPER_STALE_SECONDS", 120),
-            worker_threads=_int(env, "VOICEMOCK_WORKER_THREADS", 4),
-            worker_poll_ms=_int(env, "VOICEMOCK_WORKER_POLL_MS", 1000),
-            worker_memory_mb=_int(env, "VOICEMOCK_WORKER_MEMORY_MB", 4096),
-            heartbeat_timeout_ms=_int(env, "VOICEMOCK_HEARTBEAT_TIMEOUT_MS", 60_000),
-            broker_maintenance_chance=_int(env, "VOICEMOCK_BROKER_MAINTENANCE_CHANCE", 1000),
-            job_lease_seconds=_int(env, "VOICEMOCK_JOB_LEASE_SECONDS", 30),
-            db_connect_timeout=_float(env, "VOICEMOCK_DB_CONNECT_TIMEOUT", 3.0),
-            db_statement_timeout=_float(env, "VOICEMOCK_DB_STATEMENT_TIMEOUT", 30.0),
-            retention_audio_days=_int(env, "VOICEMOCK_RETENTION_AUDIO_DAYS", 30),
-            retention_transcripts_days=_int(env, "VOICEMOCK_RETENTION_TRANSCRIPTS_DAYS", 365),
-            retention_events_days=_int(env, "VOICEMOCK_RETENTION_EVENTS_DAYS", 30),
-            retention_jobs_days=_int(env, "VOICEMOCK_RETENTION_JOBS_DAYS", 90),
-            retention_copilot_days=_int(env, "VOICEMOCK_RETENTION_COPILOT_DAYS", 90),
-            retention_idempotency_hours=_int(env, "VOICEMOCK_RETENTION_IDEMPOTENCY_HOURS", 24),
-            log_json=_bool(env.get("VOICEMOCK_LOG_JSON"), mode != "embedded"),
-            log_level=env.get("VOICEMOCK_LOG_LEVEL", "INFO").upper(),
+        derived = dict(
+            mode=mode, data_dir=data_dir, data_dir_source=data_dir_source, database_url=database_url,
+            secret_key=secret_key, broker_url=s.broker_url or s.redis_url,
+            storage_dir=s.storage_dir if "storage_dir" in given else str(Path(data_dir) / "storage"),
+            allow_guest=s.allow_guest if "allow_guest" in given else mode == "embedded",
+            cron_secret=s.cron_secret or (secret_key[:16] + "-cron" if mode == "embedded" else ""),
+            tracking_secret=s.tracking_secret or secret_key,
+            worker_metrics_host=s.worker_metrics_host or "127.0.0.1",
+            stt_beam_size=max(1, s.stt_beam_size),
+            llm_provider=s.llm_provider if "llm_provider" in given else ("openai" if s.openai_api_key else "local"),
+            log_json=s.log_json if "log_json" in given else mode != "embedded",
+            log_level=s.log_level.upper(),
         )
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return s.replace(**{**derived, **overrides})
 
     def replace(self, **changes: object) -> "Settings":
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return self.model_copy(update=changes)
 
     def masked(self) -> dict[str, object]:
         """The effective settings with secrets masked, for `voicemock config`."""
         out: dict[str, object] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name in SECRET_FIELDS and value:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in SECRET_FIELDS and value:
                 value = _mask(str(value))
             elif isinstance(value, str) and "://" in value:  # e.g. OPENAI_BASE_URL, a JWKS URL with a key
                 value = mask_url(value)
             if isinstance(value, tuple):
                 value = list(value)
-            if f.name == "extra":
+            if name == "extra":
                 continue
-            out[f.name] = value
+            out[name] = value
         return out
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (os.environ, or a test's dict)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k if self.case_sensitive else k.lower(): v for k, v in self._given.items()}
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    name = str(err["loc"][0]) if err["loc"] else "?"
+    var = name if name.isupper() else f"VOICEMOCK_{name.upper()}"
+    what = {"int_parsing": "an integer", "float_parsing": "a number"}.get(err["type"])
+    if what:
+        return ConfigError(f"{var} must be {what}, got {err['input']!r}")
+    return ConfigError(f"{var}: {err['msg']}, got {err['input']!r}")
 
 
 def _mask(value: str) -> str:
