@@ -258,6 +258,8 @@ def mask_url(value: str) -> str:
             pairs = parse_qsl(query, keep_blank_values=True)
             query = urlencode([(k, "***" if any(s in k.lower() for s in _SECRET_QUERY) else v) for k, v in pairs],
                               safe="*")
+        if netloc == parts.netloc and query == parts.query:
+            return value  # nothing to hide; urlunsplit would also drop the empty host of sqlite:////path
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "***"

@@ -58,3 +58,10 @@ def test_voicemock_config_masks_credentials_wherever_a_url_holds_them() -> None:
     assert shown["database_url"] == "postgresql+psycopg2://***@db/vm?password=***&sslmode=require"
     assert shown["openai_base_url"] == "https://***@llm.example.com/v1"
     assert shown["jwt_jwks_url"] == "https://idp.example.com/jwks?api_key=***&tenant=t1"
+
+
+def test_a_url_without_credentials_is_shown_as_it_is() -> None:
+    from core.config import mask_url
+
+    for url in ("sqlite:////srv/voicemock/var/voicemock.db", "sqlite:///var/voicemock.db", "redis://cache:6379/0"):
+        assert mask_url(url) == url
