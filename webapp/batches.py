@@ -18,7 +18,7 @@ from webapp.resumes import RESUME_GIVEN, GenType
 from webapp.sse import stream_response
 from webapp.state import db
 from workers.actors import resumes as resume_actors
-from webapp.validation import Strict, json_body, query
+from webapp.validation import INT64, Strict, json_body, query
 
 bp = Blueprint("batches", __name__)
 
@@ -66,7 +66,7 @@ class ItemsIn(Strict):
 
 class ItemsQuery(Strict):
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=INT64)  # an OFFSET: 64 bits, stated in the spec
 
 
 def _owned(batch_id: str, user_id: str) -> Batch:

@@ -22,7 +22,7 @@ from webapp.envelope import ok
 from webapp.openapi import document
 from webapp.sse import stream_response
 from webapp.state import db, settings, state
-from webapp.validation import Strict, json_body, parse, query
+from webapp.validation import INT64, Strict, json_body, parse, query
 
 bp = Blueprint("copilot", __name__, url_prefix="/api/copilot/sessions")
 
@@ -57,7 +57,7 @@ class AppendTranscript(Strict):
 
 class HistoryQuery(Strict):
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=INT64)  # an OFFSET: 64 bits, stated in the spec
 
 
 class PurgeQuery(Strict):

@@ -47,12 +47,14 @@ class _Open(BaseModel):
 
 
 class ContentPart(BaseModel):
+    # Text parts only (both engines are text models); the spec says so, so an image part is a
+    # validation error naming the part, as a schema-valid request is never refused.
     model_config = ConfigDict(extra="allow")
-    type: str
-    text: str | None = Field(default=None, max_length=50_000)
+    type: Literal["text", "input_text"]
+    text: str = Field(max_length=50_000)
 
 
-class ChatMessage(_Open):
+class OpenAIChatMessage(_Open):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[ContentPart] | None = None
     name: str | None = Field(default=None, max_length=64)
@@ -69,7 +71,7 @@ class StreamOptions(_Open):
 
 
 class ChatCompletionRequest(_Open):
-    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    messages: list[OpenAIChatMessage] = Field(min_length=1, max_length=100)
     model: str = Field(pattern=_MODEL)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
@@ -111,7 +113,7 @@ class OpenAIError(VoiceMockError):
     stage = "validation"
 
 
-def _text(m: ChatMessage, index: int) -> str:
+def _text(m: OpenAIChatMessage, index: int) -> str:
     if m.content is None or isinstance(m.content, str):
         return m.content or ""
     parts = []

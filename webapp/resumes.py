@@ -18,7 +18,7 @@ from webapp.envelope import ok
 from webapp.openapi import NOT_BLANK, document
 from webapp.pipeline import off_loop
 from webapp.state import db, settings, state
-from webapp.validation import Strict, json_body, query
+from webapp.validation import INT64, Strict, json_body, query
 
 bp = Blueprint("resumes", __name__, url_prefix="/api/resume")
 
@@ -68,7 +68,7 @@ class GenerateIn(Strict):
 
 class PageQuery(Strict):
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=INT64)  # an OFFSET: 64 bits, stated in the spec
     type: GenType | None = None
 
 

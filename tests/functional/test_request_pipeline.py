@@ -82,6 +82,21 @@ def test_pagination_beyond_64_bits_is_a_400(client: ApiClient) -> None:
         assert r.status_code == 400 and r.json()["stage"] == "validation", (path, r.status_code, r.text[:200])
 
 
+
+def test_a_boolean_where_a_number_belongs_is_a_400(client: ApiClient) -> None:
+    """pydantic reads `true` as 1.0 in lax mode; a boolean temperature was answered 200."""
+    for method, path, body in (("post", "/api/llm", {"temperature": True, "messages": [{"role": "user", "content": "hi"}]}),
+                               ("put", "/api/settings/llm", {"temperature": False})):
+        r = getattr(client, method)(path, json=body)
+        assert r.status_code == 400 and r.json()["details"][0]["path"] == "temperature", (path, r.text[:200])
+
+
+def test_the_spec_states_the_64_bit_bound_of_offsets(client: ApiClient) -> None:
+    spec = client.get("/openapi.json").json()
+    params = spec["paths"]["/api/copilot/sessions/history"]["get"]["parameters"]
+    offset = next(p for p in params if p["name"] == "offset")
+    assert offset["schema"]["maximum"] == 2**63 - 1
+
 def test_reconciliation_at_the_end_of_the_calendar_is_a_400(admin_client: ApiClient) -> None:
     for query in ("from=9999-12", "from=9999-11&to=9999-12", "from=0000-01"):
         r = admin_client.get(f"/api/analytics/reconciliation?{query}")
