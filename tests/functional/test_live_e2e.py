@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import wave
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-import requests
 
+from tests.support.dev_server import embedded_dev_server
 from tests.support.speech import heard_most, heard_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~40 s: a 30 s answer spoken in real time
@@ -58,34 +55,8 @@ def _thirty_second_answer(fixtures_dir: Path, out: Path) -> Path:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _need_browser()
     data_dir = tmp_path_factory.mktemp("embedded-live")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "BROKER_URL")}
-    env.update(VOICEMOCK_DATA_DIR=str(data_dir), VOICEMOCK_SECRET_KEY="live-e2e-secret-" + "k" * 32,
-               VOICEMOCK_LOG_LEVEL="WARNING")
-    log = open(data_dir / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("voicemock")), "dev", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"voicemock dev did not start: {(data_dir / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with embedded_dev_server(data_dir, VOICEMOCK_SECRET_KEY="live-e2e-secret-" + "k" * 32) as base:
+        yield base
 
 
 def test_words_appear_while_speaking_and_scores_right_after_stop(server: str, fixtures_dir: Path,

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 import requests
 from pypdf import PdfReader
 
+from tests.support.dev_server import embedded_dev_server
 from tests.support.speech import heard_most, heard_words
 
 pytestmark = pytest.mark.browser
@@ -72,12 +71,6 @@ def _need_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{missing} is required when CI is set", pytrace=False)
         pytest.skip(f"{missing} is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class CuttingProxy:
@@ -146,32 +139,8 @@ def _close(*socks: socket.socket) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _need_browser()
     data_dir = tmp_path_factory.mktemp("embedded")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "BROKER_URL")}
-    env.update(VOICEMOCK_DATA_DIR=str(data_dir), VOICEMOCK_SECRET_KEY=SECRET, VOICEMOCK_ADMIN_EMAILS=ADMIN,
-               VOICEMOCK_LOG_LEVEL="WARNING")
-    exe = Path(sys.executable).with_name("voicemock")
-    log = open(data_dir / "server.log", "w")
-    proc = subprocess.Popen([str(exe), "dev", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"voicemock dev did not start: {(data_dir / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with embedded_dev_server(data_dir, VOICEMOCK_SECRET_KEY=SECRET, VOICEMOCK_ADMIN_EMAILS=ADMIN) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
