@@ -99,9 +99,10 @@ def _cancel_leftovers(base_url: str, token: str) -> None:
         for status in ("queued", "running"):
             for job_id in unfinished(status):
                 s.delete(f"{base_url}/api/jobs/{job_id}", timeout=30)  # 409 if it finished meanwhile
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded machine stops 500-canary bursts slowly
         while unfinished("running") or unfinished("queued"):
-            assert time.monotonic() < deadline, "cancelled fuzz jobs did not stop"
+            if time.monotonic() > deadline:
+                pytest.fail("cancelled fuzz jobs did not stop", pytrace=False)
             time.sleep(0.2)
 
 
@@ -117,4 +118,7 @@ def test_every_check_passes_on_every_route(platform, admin: bool) -> None:  # no
         _cancel_leftovers(platform.base_url, token)
     assert tried > 30
     report = "\n\n".join(f"{label} ({len(msgs)}):\n" + "\n".join(msgs[:2]) for label, msgs in sorted(failures.items()))
-    assert not failures, report
+    if failures:
+        # pytest.fail without a traceback: formatting one after the deep-JSON cases had hit Python's
+        # recursion limit once crashed pytest itself (SystemError in ast.parse), hiding the report.
+        pytest.fail(report, pytrace=False)
