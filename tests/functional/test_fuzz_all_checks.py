@@ -106,6 +106,7 @@ def _cancel_leftovers(base_url: str, token: str) -> None:
             time.sleep(0.2)
 
 
+@pytest.mark.timeout(900)  # the admin run fuzzes bursts of up to 500 canaries and then waits them out
 @pytest.mark.parametrize("admin", [False, True], ids=["user", "admin"])
 def test_every_check_passes_on_every_route(platform, admin: bool) -> None:  # noqa: ANN001
     from core.tokens import mint_access_token
