@@ -4,8 +4,6 @@ spoken, and the scores come within a few seconds of Stop. Skips without a browse
 when CI is set."""
 from __future__ import annotations
 
-import os
-import shutil
 import time
 import wave
 from pathlib import Path
@@ -13,29 +11,15 @@ from typing import Iterator
 
 import pytest
 
-from tests.support.dev_server import embedded_dev_server
+from tests.support.dev_server import CHROMIUM, embedded_dev_server, need_browser
 from tests.support.speech import heard_most, heard_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~40 s: a 30 s answer spoken in real time
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-output"
-CHROMIUM = os.environ.get("VOICEMOCK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 ANSWER_SECONDS = 30
 
-
-def _need_browser() -> None:
-    missing = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package"
-    if not CHROMIUM:
-        missing = "chromium"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing} is required when CI is set", pytrace=False)
-        pytest.skip(f"{missing} is not installed")
 
 
 def _thirty_second_answer(fixtures_dir: Path, out: Path) -> Path:
@@ -53,7 +37,7 @@ def _thirty_second_answer(fixtures_dir: Path, out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _need_browser()
+    need_browser()
     data_dir = tmp_path_factory.mktemp("embedded-live")
     with embedded_dev_server(data_dir, VOICEMOCK_SECRET_KEY="live-e2e-secret-" + "k" * 32) as base:
         yield base

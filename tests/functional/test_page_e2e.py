@@ -7,8 +7,6 @@ history lists the session; drawings readable (text >= 12 px, no colliding labels
 Screenshots go to test-output/. Skips without a browser on a laptop; fails when CI is set."""
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -19,14 +17,13 @@ import pytest
 import requests
 from pypdf import PdfReader
 
-from tests.support.dev_server import embedded_dev_server
+from tests.support.dev_server import CHROMIUM, embedded_dev_server, need_browser
 from tests.support.speech import heard_most, heard_words
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-output"
-CHROMIUM = os.environ.get("VOICEMOCK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 SECRET = "page-e2e-secret-" + "k" * 32
 ADMIN = "ops-admin@example.com"
 JOB_DESCRIPTION = ("Backend Engineer, Payments platform. You will design and run Python services on PostgreSQL, "
@@ -58,19 +55,6 @@ def _assert_readable(page, selector: str) -> int:  # noqa: ANN001
                 assert apart, f"{selector}: labels {a['text']!r} and {b['text']!r} collide"
     return sum(len(t) for t in drawings)
 
-
-def _need_browser() -> None:
-    missing = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package"
-    if not CHROMIUM:
-        missing = "chromium"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing} is required when CI is set", pytrace=False)
-        pytest.skip(f"{missing} is not installed")
 
 
 class CuttingProxy:
@@ -137,7 +121,7 @@ def _close(*socks: socket.socket) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _need_browser()
+    need_browser()
     data_dir = tmp_path_factory.mktemp("embedded")
     with embedded_dev_server(data_dir, VOICEMOCK_SECRET_KEY=SECRET, VOICEMOCK_ADMIN_EMAILS=ADMIN) as base:
         yield base

@@ -3,6 +3,7 @@ its own data directory, waited for on /healthz, stopped afterwards."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +14,24 @@ from typing import Iterator
 
 import pytest
 import requests
+
+
+CHROMIUM = os.environ.get("VOICEMOCK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def need_browser() -> None:
+    """Playwright and a Chromium: a skip on a laptop without them, a failure when CI is set."""
+    missing = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package"
+    if not CHROMIUM:
+        missing = "chromium"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} is required when CI is set", pytrace=False)
+        pytest.skip(f"{missing} is not installed")
 
 
 @contextmanager
