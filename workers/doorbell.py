@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import redis
 from dramatiq.broker import MessageProxy
@@ -29,7 +29,7 @@ _BELL_CAP = 64  # rings nobody answered are capped, so a long-idle queue wakes a
 class DoorbellRedisBroker(RedisBroker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._batch = threading.local()  # .pipe/.queues while this thread is inside `batched()`
+        self._batch = threading.local()  # .messages while this thread is inside `batched()`
 
     def bell(self, queue_name: str) -> str:
         return f"{self.namespace}:bell:{queue_name}"
@@ -38,15 +38,21 @@ class DoorbellRedisBroker(RedisBroker):
     def batched(self) -> Iterator[None]:
         """Messages enqueued by this thread inside the block go to Redis in one pipeline, with one
         ring per queue, when the block ends (nothing is sent if it raises)."""
-        self._batch.pipe = self.client.pipeline(transaction=False)
-        self._batch.queues = set()
+        self._batch.messages = []
         try:
             yield
-            for queue_name in self._batch.queues:
-                self._ring(self._batch.pipe, queue_name)
-            self._batch.pipe.execute()
+            messages = self._batch.messages
         finally:
-            self._batch.pipe = None
+            self._batch.messages = None
+        if messages:
+            self.run_pipeline(lambda pipe: self._enqueue_into(pipe, messages))
+
+    def _enqueue_into(self, pipe: Any, messages: list[tuple[str, str, bytes]]) -> None:
+        for queue_name, message_id, data in messages:
+            self.dispatch_into(pipe, "enqueue", queue_name, message_id, data)
+        for queue_name in dict.fromkeys(q for q, _, _ in messages):
+            if queue_name != dq_name(q_name(queue_name)):  # the delay queue has no one waiting on it
+                self._ring(pipe, queue_name)
 
     def _ring(self, pipe: Any, queue_name: str) -> None:
         pipe.lpush(self.bell(queue_name), 1)
@@ -54,24 +60,37 @@ class DoorbellRedisBroker(RedisBroker):
 
     def dispatch_into(self, pipe: Any, command: str, queue_name: str, *args: Any) -> None:
         """Queue one call of Dramatiq's dispatch script on `pipe`, its arguments built as
-        `RedisBroker._dispatch` builds them (dramatiq 2.2, the pinned floor)."""
+        `RedisBroker._dispatch` builds them (dramatiq 2.2, the pinned floor). By its SHA: redis-py
+        would otherwise ask Redis `SCRIPT EXISTS` before every pipeline that carries a script (a
+        round trip per enqueue); `run_pipeline` loads the script when Redis answers NOSCRIPT."""
         argv = [command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
                 self.dead_message_ttl, self._should_do_maintenance(command), self._max_unpack_size(), *args]
-        self.scripts["dispatch"](args=argv, keys=[self.namespace], client=pipe)
+        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *argv)
+
+    def run_pipeline(self, build: Callable[[Any], None]) -> list[Any]:
+        """`build` a pipeline (no transaction) and send it in one round trip. A Redis that lost the
+        script (restarted, SCRIPT FLUSH) fails every EVALSHA of it alike, so nothing was dispatched:
+        the script is loaded and the pipeline built and sent again (rings are idempotent)."""
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            build(pipe)
+            try:
+                return pipe.execute()
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+                script = self.scripts["dispatch"]
+                script.sha = self.client.script_load(script.script)
+        raise AssertionError("unreachable")
 
     def do_enqueue(self, queue_name: str, message_id: str, data: bytes) -> None:
         """`RedisBroker.enqueue` ends here: the message and, for a queue served now (not the delay
         queue), its doorbell ring go to Redis in one round trip (or with the thread's batch)."""
-        batch = getattr(self._batch, "pipe", None)
-        pipe = batch if batch is not None else self.client.pipeline(transaction=False)
-        self.dispatch_into(pipe, "enqueue", queue_name, message_id, data)
-        if queue_name != dq_name(q_name(queue_name)):
-            if batch is not None:
-                self._batch.queues.add(queue_name)
-            else:
-                self._ring(pipe, queue_name)
-        if batch is None:
-            pipe.execute()
+        batch = getattr(self._batch, "messages", None)
+        if batch is not None:
+            batch.append((queue_name, message_id, data))
+        else:
+            self.run_pipeline(lambda pipe: self._enqueue_into(pipe, [(queue_name, message_id, data)]))
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> "_DoorbellConsumer":
         return _DoorbellConsumer(self, queue_name, prefetch, timeout)
@@ -102,11 +121,13 @@ class _DoorbellConsumer(_RedisConsumer):
             ids, self._acks = self._acks, []
         if not ids:
             return
-        pipe = self.broker.client.pipeline(transaction=False)
-        for redis_message_id in ids:
-            self.broker.dispatch_into(pipe, "ack", self.queue_name, redis_message_id)
+
+        def acks(pipe: Any) -> None:
+            for redis_message_id in ids:
+                self.broker.dispatch_into(pipe, "ack", self.queue_name, redis_message_id)
+
         try:
-            pipe.execute()
+            self.broker.run_pipeline(acks)
         except redis.RedisError:
             with self._acks_lock:  # sent again with the next batch
                 self._acks[:0] = ids
