@@ -5,8 +5,10 @@ Algorithms are pinned from settings, so `alg: none` and HS/RS confusion are refu
 """
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -49,7 +51,35 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
 
 
+_VERIFIED_MAX = 4096  # tokens whose verified claims a process remembers
+_verified: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+_verified_lock = threading.Lock()
+
+
 def _decode(settings: Settings, token: str, *, allow_jwks: bool) -> dict[str, Any]:
+    """The verified claims of `token`. A token verified once is remembered until its `exp` (it cannot
+    change, and nothing revokes a token short of its expiry: a deleted account is refused by its
+    row), so a client's every request does not pay the signature check and claim checks again.
+    The key holds everything the verification depended on, so other settings verify afresh."""
+    key = (token, allow_jwks, settings.secret_key, settings.jwt_audience, settings.jwt_issuer,
+           tuple(settings.jwt_algorithms), settings.jwt_jwks_url)
+    with _verified_lock:
+        claims = _verified.get(key)
+        if claims is not None:
+            if claims["exp"] > time.time():
+                _verified.move_to_end(key)
+                return dict(claims)
+            del _verified[key]
+    claims = _verify(settings, token, allow_jwks=allow_jwks)
+    if isinstance(claims.get("exp"), (int, float)):
+        with _verified_lock:
+            _verified[key] = dict(claims)
+            while len(_verified) > _VERIFIED_MAX:
+                _verified.popitem(last=False)
+    return claims
+
+
+def _verify(settings: Settings, token: str, *, allow_jwks: bool) -> dict[str, Any]:
     if not token or token.count(".") != 2:
         raise Unauthorized("malformed token")
     try:
