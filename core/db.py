@@ -5,6 +5,7 @@ explicitly; actors use `session_scope()`. Job functions never commit.
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from functools import cached_property, partial
 from pathlib import Path
@@ -56,12 +57,43 @@ def make_engine(url: str, *, sqlite_busy_ms: int = SQLITE_BUSY_MS, **kw: object)
                                **kw)
         event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=sqlite_busy_ms))
         return engine
-    kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
     kw.setdefault("pool_timeout", PG_POOL_TIMEOUT)  # a pool held by stalled requests: 503, not a long queue
     kw.setdefault("connect_args", pg_connect_args())
-    return create_engine(url, **kw)
+    engine = create_engine(url, **kw)
+    if not kw.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 2.0  # seconds a pooled connection may rest before its next checkout pings it
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE) -> None:
+    """Pessimistic disconnect handling for connections that rested: one that sat in the pool for
+    more than `idle_seconds` (a server restart, a failover or an idle timeout may have killed it) is
+    pinged on checkout and replaced if dead, as `pool_pre_ping` does for every checkout. A busy pool
+    hands its connections on within milliseconds, and a ping each time would cost a round trip per
+    request; a server lost while connections are busy fails the statements in flight, and the first
+    such error invalidates the whole pool (SQLAlchemy's disconnect handling), so it happens once."""
+    from sqlalchemy import exc
+
+    @event.listens_for(engine, "checkin")
+    def _rested_from(_dbapi_conn: object, record: object) -> None:
+        record.info["checked_in_at"] = time.monotonic()  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_rested(dbapi_conn: object, record: object, _proxy: object) -> None:
+        since = record.info.get("checked_in_at")  # type: ignore[attr-defined]
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return  # new, or handed back moments ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as e:  # noqa: BLE001 - any failure to answer means "replace it"
+            raise exc.DisconnectionError(f"pooled connection did not answer a ping: {e}") from e
+        if not alive:
+            raise exc.DisconnectionError("pooled connection did not answer a ping")
 
 
 PG_CONNECT_TIMEOUT = 3.0  # seconds to get a connection (core/config.py: VOICEMOCK_DB_CONNECT_TIMEOUT)
