@@ -32,10 +32,19 @@ def _last_event_id() -> int:
     return max(0, value)
 
 
-def format_event(e: Event, *, retry: bool = False) -> str:
-    payload = json.dumps(e.to_dict(), separators=(",", ":"), default=str)
-    head = f"retry: {RETRY_MS}\n" if retry else ""
-    return f"{head}id: {e.seq}\nevent: {e.type}\ndata: {payload}\n\n"
+_RETRY_LINE = f"retry: {RETRY_MS}\n".encode()
+
+
+def format_event(e: Event, *, retry: bool = False) -> bytes:
+    """The event's SSE block, encoded once per event: the hub hands one Event object to every
+    subscriber of its stream, so a fan-out to a thousand clients serialises it once, not a thousand
+    times (the JSON was most of a client's share of the fan-out's CPU)."""
+    frame = e.__dict__.get("_sse_frame")
+    if frame is None:
+        payload = json.dumps(e.to_dict(), separators=(",", ":"), default=str)
+        frame = f"id: {e.seq}\nevent: {e.type}\ndata: {payload}\n\n".encode()
+        object.__setattr__(e, "_sse_frame", frame)  # a frozen dataclass: a cache beside its fields
+    return _RETRY_LINE + frame if retry else frame
 
 
 def _past_end(events, stream: str, after: int, ends: Collection[str]) -> tuple[bool, bool]:  # noqa: ANN001
@@ -58,7 +67,7 @@ def stream_response(stream: str, *, close_on_terminal: bool = True, close_on: Co
     if nothing_after:
         return Response(status=204, headers={"Cache-Control": "no-cache"})
 
-    def generate() -> Iterator[str]:
+    def generate() -> Iterator[bytes]:
         sub = st.hub.subscribe(stream)  # subscribe before replay: nothing falls between the two
         last = after
         first = True
@@ -75,7 +84,7 @@ def stream_response(stream: str, *, close_on_terminal: bool = True, close_on: Co
                 while True:
                     e = sub.get(timeout=heartbeat)
                     if e is None:
-                        yield ": keep-alive\n\n"
+                        yield b": keep-alive\n\n"
                         break  # re-check the log: a bus hiccup may have dropped something
                     if e.seq <= last:
                         continue
