@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core import prepared
 from core.clock import iso, utcnow
 from core.db import Database
 from core.models import EventStream, JobEvent
@@ -39,6 +40,7 @@ e AS (INSERT INTO events (stream, seq, type, data, created_at)
       SELECT %(stream)s, s.last_seq, %(type)s, {data}, %(now)s FROM s{also} RETURNING seq)"""
 EMIT_SQL = ("WITH" + NUMBER_AND_INSERT.format(src="(SELECT 1) AS one", data="CAST(%(data)s AS json)", also="")
             + " SELECT e.seq FROM e")
+EMIT = prepared.Prepared.of(EMIT_SQL, "emit")
 
 TERMINAL_TYPES = frozenset({"succeeded", "failed", "cancelled"})
 Listener = Callable[[str, "dict | bytes"], None]  # (stream, payload: a dict, or its JSON not yet decoded)
@@ -208,8 +210,8 @@ class EventLog:
         if also is None and not self.db.is_sqlite:
             # One statement on the autocommit engine: numbered and stored in one round trip.
             created = utcnow()
-            row = self.db.run_statement(EMIT_SQL, {"stream": stream, "type": type, "data": to_json(data),
-                                                   "now": created})
+            row = prepared.run(self.db, EMIT, {"stream": stream, "type": type, "data": to_json(data),
+                                               "now": created})
             return self.announce(stream, int(row.seq), type, data, created)
         with self.db.session_scope() as s:
             if not self.db.is_sqlite:

@@ -7,7 +7,8 @@ instead of a transaction's half dozen (pre-ping, BEGIN, SET, UPDATE, number, INS
 SQLite (embedded mode) it is `EventLog.emit(..., also=<the jobstore UPDATE>)` in a session.
 
 These are the hottest statements of the platform: every job runs `claim`, usually `progress`, and
-`finish`. The slow, rare paths (a claim refused, a retry re-queue) stay with `core.jobstore`.
+`finish`, each a server-side prepared statement (core/prepared.py: planned once per connection).
+The slow, rare paths (a claim refused, a retry re-queue) stay with `core.jobstore`.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from core import jobstore
+from core import jobstore, prepared
 from core.clock import iso, utcnow
 from core.events import NUMBER_AND_INSERT, Event, EventLog, to_json
 from core.models.jobs import TERMINAL, EventStream, Job, JobEvent
@@ -32,10 +33,13 @@ CLAIM_SQL = """WITH c AS (
     src="c", data="json_build_object('attempt', c.attempts, 'kind', c.kind)", also=", c") + """
 SELECT c.id, c.kind, c.attempts, c.args, c.user_id, c.request_id, c.tracked_skill_id_hash, e.seq FROM c, e"""
 
+# `(status = 'running') IS TRUE`, not `status = 'running'`: the latter lets the planner pick the status
+# index (its estimate for 'running' ties with the primary key's one row), and that scan walks every
+# running job, and every dead index entry of one, on each progress report.
 PROGRESS_SQL = """WITH r AS (
   UPDATE jobs SET lease_until = %(lease)s, stage = COALESCE(%(stage)s, stage),
                   progress = COALESCE(%(progress)s, progress)
-  WHERE id = %(id)s AND status = 'running' RETURNING id),""" + NUMBER_AND_INSERT.format(
+  WHERE id = %(id)s AND (status = 'running') IS TRUE RETURNING id),""" + NUMBER_AND_INSERT.format(
     src="(SELECT 1) AS one", data="CAST(%(data)s AS json)", also="") + " SELECT e.seq FROM e"
 
 # The columns a finish may set besides status/finished_at/lease_until, and how each is bound.
@@ -44,19 +48,21 @@ _FINISH_COLUMNS = {"progress": "%(progress)s", "stage": "%(stage)s", "error": "C
                    "artifact_key": "%(artifact_key)s", "artifact_name": "%(artifact_name)s",
                    "artifact_type": "%(artifact_type)s"}
 _JSON_COLUMNS = frozenset({"error", "result", "usage"})
-_finish_sql: dict[tuple[str, ...], str] = {}
+_finish_sql: dict[tuple[str, ...], prepared.Prepared] = {}
+CLAIM = prepared.Prepared.of(CLAIM_SQL, "claim")
+PROGRESS = prepared.Prepared.of(PROGRESS_SQL, "progress")
 
 
-def _finish_statement(columns: tuple[str, ...]) -> str:
-    sql = _finish_sql.get(columns)
-    if sql is None:
+def _finish_statement(columns: tuple[str, ...]) -> prepared.Prepared:
+    stmt = _finish_sql.get(columns)
+    if stmt is None:
         sets = "".join(f", {c} = {_FINISH_COLUMNS[c]}" for c in columns)
         terminal = ", ".join(f"'{t}'" for t in TERMINAL)
         sql = (f"WITH f AS (UPDATE jobs SET status = %(status)s, finished_at = %(now)s, lease_until = NULL{sets}"
                f" WHERE id = %(id)s AND status NOT IN ({terminal}) RETURNING id),"
                + NUMBER_AND_INSERT.format(src="f", data="CAST(%(data)s AS json)", also="") + " SELECT e.seq FROM e")
-        _finish_sql[columns] = sql
-    return sql
+        stmt = _finish_sql[columns] = prepared.Prepared.of(sql, "finish")
+    return stmt
 
 
 @dataclass(frozen=True)
@@ -135,8 +141,8 @@ class Transitions:
             return self._claim_in_session(job_id, lease_seconds)
         now = utcnow()
         stream = f"job:{job_id}"
-        row = self.db.run_statement(CLAIM_SQL, {"id": job_id, "stream": stream, "type": "started", "now": now,
-                                                "lease": now + timedelta(seconds=lease_seconds)})
+        row = prepared.run(self.db, CLAIM, {"id": job_id, "stream": stream, "type": "started", "now": now,
+                                            "lease": now + timedelta(seconds=lease_seconds)})
         if row is None:
             return None
         job = ClaimedJob.of(row)
@@ -168,7 +174,7 @@ class Transitions:
             assert event is not None
             return event
         now = utcnow()
-        row = self.db.run_statement(PROGRESS_SQL, {
+        row = prepared.run(self.db, PROGRESS, {
             "id": job_id, "stream": stream, "type": "progress", "data": to_json(data), "now": now,
             "lease": now + timedelta(seconds=lease_seconds), "stage": stage,
             "progress": None if pct is None else float(pct)})
@@ -185,7 +191,7 @@ class Transitions:
         now = utcnow()
         params = {c: (to_json(v) if c in _JSON_COLUMNS else v) for c, v in values.items()}
         params.update(id=job_id, status=status, stream=stream, type=status, data=to_json(data), now=now)
-        row = self.db.run_statement(_finish_statement(columns), params)
+        row = prepared.run(self.db, _finish_statement(columns), params)
         if row is None:
             return False
         self.events.announce(stream, int(row.seq), status, data, now)
