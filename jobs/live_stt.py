@@ -38,6 +38,17 @@ HARD_TRIM_SECONDS = 24.0
 # A word that ends this close to the end of the audio decoded so far is never committed yet: Whisper
 # guesses at a cut-off edge, and two decodes can guess the same wrong word there.
 EDGE_SECONDS = 1.0
+# A pause this long after speech closes an utterance: it is decoded once, whole, and committed
+# (whisper_streaming's VAC closes at 0.5 s of silence). Shorter pauses sit between the sentences of
+# synthetic answers and inside spoken ones: cutting there loses the context Whisper needs.
+CLOSE_SECONDS = 0.6
+# An utterance this long closes at a shorter pause (one at least half this far into it): the pauses
+# between sentences said in one breath; the piece decoded keeps several seconds of context.
+LONG_SECONDS = 12.0
+LONG_CLOSE_SECONDS = 0.3
+# A piece shorter than this is not closed (a word or two decoded alone lose Whisper's context: "ask"
+# alone came out "Asp!"); its pause stays inside the utterance.
+MIN_UTTERANCE_SECONDS = 3.0
 # whisper_streaming: new words are those that start after the last committed word (minus this slack).
 _SLACK = 0.1
 _MAX_NGRAM = 5
@@ -46,18 +57,29 @@ _WORD = re.compile(r"[^\w']+")
 
 _PROMPT_CHARS = 200
 
-# decode(buffer, context) -> (words, segment spans), times relative to the buffer's start.
-Decode = Callable[[np.ndarray, str], tuple[list[Word], list[tuple[float, float]]]]
+# decode(buffer, context, until) -> (words, segment spans), times relative to the buffer's start.
+# `until`: where the speech in the buffer ends (None: unknown); the decode may stop once it has heard that far.
+Decode = Callable[..., tuple[list[Word], list[tuple[float, float]]]]
+# A decode stops after the segment that reaches this close to where the speech ends: with word timestamps,
+# faster-whisper otherwise goes on with a second 30 s window from the last word's end (the cut-off word or
+# silence), which costs a whole encoder pass (~0.6 s on 2 cores) for words the next step hears anyway.
+_STOP_BEFORE_END = 0.6
 
 
 def whisper_decode(stt: FasterWhisperSTT) -> Decode:
     """One pass of the model over a buffer, with `jobs.stt`'s options and hallucination guards (no VAD
     gating and no second pass: a live buffer ends mid-speech by design)."""
 
-    def decode(buf: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
+    def decode(buf: np.ndarray, context: str, until: float | None = None) -> tuple[list[Word], list[tuple[float, float]]]:
         prompt = f"{FILLER_PROMPT} {context}" if context else FILLER_PROMPT
-        whole = [vad.Chunk(0.0, round(len(buf) / SAMPLE_RATE, 3), 0.0)]
-        raws = stt._decode(buf, whole, decode_options(stt.beam_size, prompt=prompt))  # noqa: SLF001 - jobs.stt's own pass
+        length = round(len(buf) / SAMPLE_RATE, 3)
+        whole = [vad.Chunk(0.0, length, 0.0)]
+        stop = min(length, until if until is not None else length) - _STOP_BEFORE_END
+        raws = []
+        for r in stt._decode(buf, whole, decode_options(stt.beam_size, prompt=prompt)):  # noqa: SLF001 - jobs.stt's own pass
+            raws.append(r)
+            if r.end >= stop:
+                break  # faster-whisper decodes lazily: the next window is never started
         return [w for r in raws for w in r.words], [(r.start, r.end) for r in raws]
 
     return decode
@@ -67,7 +89,7 @@ def whisper_decode_final(stt: FasterWhisperSTT) -> Decode:
     """A second try at a tail the single pass found empty: `jobs.stt`'s whole treatment (VAD gating,
     guards, speech the decoder skipped decoded again, without the prompt if need be)."""
 
-    def decode(buf: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
+    def decode(buf: np.ndarray, context: str, until: float | None = None) -> tuple[list[Word], list[tuple[float, float]]]:
         t = stt.transcribe(buf)
         return t.words, [(s.start, s.end) for s in t.segments]
 
@@ -119,6 +141,12 @@ class LocalAgreement:
         self._commit(commit)
         return commit
 
+    def propose(self, hypothesis: Sequence[Word], horizon: float | None = None) -> None:
+        """Take a new hypothesis as the tentative tail only (the utterance will be decoded whole when it
+        closes; its words are committed then)."""
+        self.tentative = self._fresh(hypothesis)
+        self._horizon = horizon
+
     def insert_final(self, hypothesis: Sequence[Word]) -> list[Word]:
         """The last hypothesis: everything after the committed words is committed."""
         new = self._fresh(hypothesis)
@@ -145,17 +173,34 @@ class Update:
     tentative: list[Word]  # the current tail after all committed words (may change)
     audio_seconds: float
     buffer_seconds: float
+    decoded: bool = True  # False: the step found no new speech and decoded nothing
+
+
+Regions = Sequence[tuple[float, float]]
 
 
 @dataclass
 class LiveTranscriber:
+    """Local agreement inside an utterance, commit on silence between utterances.
+
+    With speech regions (Silero VAD, `LiveVAD`) a step (1) skips the decode when no speech arrived since
+    the last one; (2) once a pause of `close_seconds` follows speech in the buffer, decodes that closed
+    utterance once, whole, and commits all of it (whisper_streaming's VAC and WhisperLive commit on
+    silence the same way), moving the buffer's start past it; (3) otherwise decodes the open utterance
+    and commits what two decodes agree on (long stretches without a pause)."""
+
     decode: Decode
     offset: float = 0.0  # absolute time of the buffer's first sample
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     trim_seconds: float = TRIM_SECONDS
     final_decode: Decode | None = None  # for `finish` when `decode` finds nothing in the tail
+    close_seconds: float = CLOSE_SECONDS
+    long_seconds: float = LONG_SECONDS
+    long_close_seconds: float = LONG_CLOSE_SECONDS
+    min_utterance: float = MIN_UTTERANCE_SECONDS
     steps: int = 0
-    _heard: int = 0  # samples of audio the latest step decoded
+    decodes: int = 0
+    _heard: int = 0  # samples of audio the latest decode heard (absolute)
 
     @classmethod
     def resume(cls, decode: Decode, state: dict | None, **kw: Any) -> "LiveTranscriber":
@@ -177,37 +222,86 @@ class LiveTranscriber:
         before = [w.text for w in self.agreement.committed if w.end <= self.offset + 0.01]
         return " ".join(before)[-_PROMPT_CHARS:].lstrip()
 
-    def _decode(self, audio: np.ndarray, final: bool = False) -> tuple[list[Word], list[tuple[float, float]]]:
-        buf = audio[int(round(self.offset * SAMPLE_RATE)):]
+    def _decode(self, audio: np.ndarray, final: bool = False, end: float | None = None,
+                until: float | None = None) -> tuple[list[Word], list[tuple[float, float]]]:
+        stop = len(audio) if end is None else int(round(end * SAMPLE_RATE))
+        buf = audio[int(round(self.offset * SAMPLE_RATE)):stop]
         if len(buf) < SAMPLE_RATE // 10:
             return [], []
+        self.decodes += 1
         decode = self.final_decode if final and self.final_decode is not None else self.decode
-        words, spans = decode(buf, self._context())
-        return [shifted(w, self.offset) for w in words], spans
+        words, spans = decode(buf, self._context(), until=None if until is None else max(0.0, until - self.offset))
+        limit = len(buf) / SAMPLE_RATE + self.offset
+        return [shifted(w, self.offset) for w in words if w.start + self.offset < limit], spans
 
-    def step(self, audio: np.ndarray) -> Update:
-        """`audio`: the whole recording so far (16 kHz mono float32)."""
+    def _update(self, commit: list[Word], total: float, decoded: bool = True) -> Update:
+        return Update(commit, list(self.agreement.tentative), round(total, 3), round(total - self.offset, 3), decoded)
+
+    def step(self, audio: np.ndarray, speech: Regions | None = None, speech_seconds: float | None = None) -> Update:
+        """`audio`: the whole recording so far (16 kHz mono float32); `speech`: its speech regions as far
+        as the VAD has looked (`speech_seconds`, default all of it), absolute seconds; None: decode the
+        buffer every step, local agreement only."""
         self.steps += 1
-        self._heard = len(audio)
-        words, segments = self._decode(audio)
         total = len(audio) / SAMPLE_RATE
+        if speech is not None:
+            closed = self._closed_utterance(speech, min(total, speech_seconds if speech_seconds is not None else total))
+            if closed is not None:
+                cut, speech_end = closed
+                words, _ = self._decode(audio, end=cut, until=speech_end)
+                commit = self.agreement.insert_final(words)
+                self._cut(cut)
+                self._heard = int(round(cut * SAMPLE_RATE))
+                return self._update(commit, total)
+            if not _speech_after(speech, self._heard / SAMPLE_RATE, self.offset):
+                return self._update([], total, decoded=False)  # nothing new was said: nothing to decode
+        self._heard = len(audio)
+        words, segments = self._decode(audio, until=_speech_end(speech, total) if speech is not None else None)
+        if speech is not None and total - self.offset < self.long_seconds:
+            self.agreement.propose(words, horizon=total - EDGE_SECONDS)  # shown; committed when it closes
+            return self._update([], total)
         commit = self.agreement.insert(words, horizon=total - EDGE_SECONDS)
         self._trim(segments, total)
-        return Update(commit, list(self.agreement.tentative), round(total, 3), round(total - self.offset, 3))
+        return self._update(commit, total)
 
-    def finish(self, audio: np.ndarray) -> Update:
-        """Decode the tail once more and commit all of it (the latest step's hypothesis if that step
-        already heard all of the audio: the same audio decodes to the same words)."""
+    def finish(self, audio: np.ndarray, speech: Regions | None = None) -> Update:
+        """Decode the open tail once more and commit all of it (the latest step's hypothesis if that step
+        already heard all the speech: the same audio decodes to the same words)."""
         total = len(audio) / SAMPLE_RATE
-        if self.steps and self.agreement.tentative and len(audio) - self._heard < SAMPLE_RATE // 10:
+        heard = self._heard / SAMPLE_RATE
+        nothing_new = (len(audio) - self._heard < SAMPLE_RATE // 10
+                       or (speech is not None and not _speech_after(speech, heard, self.offset)))
+        if self.steps and nothing_new:
             commit = self.agreement.insert_final(self.agreement.tentative)
-            return Update(commit, [], round(total, 3), round(total - self.offset, 3))
-        words, _ = self._decode(audio)
+            return self._update(commit, total)
+        if speech is not None and not _speech_after(speech, self.offset, self.offset):
+            return self._update(self.agreement.insert_final([]), total)  # the tail is silence
+        until = _speech_end(speech, total) if speech is not None else None
+        words, _ = self._decode(audio, until=until)
         if not words and self.final_decode is not None:
             words, _ = self._decode(audio, final=True)  # e.g. the prompt made the model end too early
         commit = self.agreement.insert_final(words) if words else self.agreement.insert_final(self.agreement.tentative)
-        total = len(audio) / SAMPLE_RATE
-        return Update(commit, [], round(total, 3), round(total - self.offset, 3))
+        self._heard = len(audio)
+        return self._update(commit, total)
+
+    def _closed_utterance(self, speech: Regions, total: float) -> tuple[float, float] | None:
+        """(where to cut, where its speech ends) of the latest utterance in the buffer that a pause of
+        `close_seconds` has closed (or, once the buffer is `long_seconds` long, a shorter pause of
+        `long_close_seconds`: between sentences said without a real pause), or None. `total`: how far
+        the VAD has looked."""
+        regions = [(a, b) for a, b in speech if b > self.offset + 0.05]
+        if not regions:
+            return None
+        gaps = [(b0, a1) for (_, b0), (a1, _) in zip(regions, regions[1:])] + [(regions[-1][1], total)]
+        gaps = [(b0, a1) for b0, a1 in gaps if b0 - self.offset >= self.min_utterance and b0 < total - 0.05]
+        closed = [(b0, a1) for b0, a1 in gaps if a1 - b0 >= self.close_seconds]
+        if not closed and total - self.offset >= self.long_seconds:
+            closed = [(b0, a1) for b0, a1 in gaps if a1 - b0 >= self.long_close_seconds
+                      and b0 - self.offset >= self.long_seconds / 2]
+        if not closed:
+            return None
+        b0, a1 = closed[-1]
+        # Cut inside the pause, keeping some of it (Whisper hears the end of a word better with silence after it).
+        return round(min(b0 + 0.4, (b0 + a1) / 2), 3), b0
 
     def _trim(self, segments: list[tuple[float, float]], total: float) -> None:
         length = total - self.offset
@@ -235,20 +329,41 @@ class LiveTranscriber:
         self.offset = round(max(self.offset, at), 3)
 
 
+
+def _speech_after(speech: Regions, t: float, offset: float) -> bool:
+    """Whether any speech (after the buffer's start) goes on past `t` (a little before it, for the
+    VAD's frame and a region's end rounding)."""
+    return any(b > max(t, offset) + 0.05 and b - a > 0 for a, b in speech)
+
+
+def _speech_end(speech: Regions, total: float) -> float:
+    return min(total, speech[-1][1]) if speech else total
+
+
 class LiveVAD:
     """Speech regions of a growing recording: Silero run on each new stretch of audio only, with a
     second of the audio before it so the model's state has settled by the new part."""
 
     _CONTEXT = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, min_new: float = 0.25) -> None:
         self._probs = np.zeros(0, np.float32)
+        self.min_new = min_new  # seconds of new audio worth a VAD call
+
+    @property
+    def seconds(self) -> float:
+        """How far the VAD has looked."""
+        return len(self._probs) * vad.FRAME_SECONDS
+
+    def heard(self) -> list[tuple[float, float]]:
+        """The speech regions as far as the VAD has looked (the last one open if speech goes on)."""
+        return vad.speech_regions(self._probs, self.seconds)
 
     def update(self, audio: np.ndarray) -> None:
         done = len(self._probs) * vad.FRAME_SECONDS
         window = int(round(vad.FRAME_SECONDS * SAMPLE_RATE))
         usable = (len(audio) // window) * window
-        if usable / SAMPLE_RATE - done < 0.5:
+        if usable / SAMPLE_RATE - done < self.min_new:
             return
         ctx_frames = int(min(done, self._CONTEXT) / vad.FRAME_SECONDS)
         start = (len(self._probs) - ctx_frames) * window

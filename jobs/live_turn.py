@@ -34,8 +34,10 @@ from jobs.stt import Word, stt_for
 KIND = "practice.live_turn"
 STATUS_LIVE = "live"
 STATUS_FINISHING = "finishing"
-# A new decode starts once this much new audio has arrived (whisper_streaming's min chunk size).
-MIN_STEP_SECONDS = 0.5
+# A new decode starts once this much new audio has arrived (at most one decode a second per turn), and
+# only if the VAD heard speech in it; before the first words are shown, after half of it.
+MIN_STEP_SECONDS = 1.0
+FIRST_STEP_SECONDS = 0.5
 POLL_SECONDS = 0.05
 # Live turns following their chunks in this process: they share one model (and the CPU), so each
 # waits for more new audio per decode when there are several (fewer, longer steps instead of a queue).
@@ -162,35 +164,38 @@ def process_live_turn(session: Any, ctx: JobContext, turn_id: str, idle_seconds:
     user_id = interview.user_id
     store = ChunkStore(ctx.storage, chunk_prefix(user_id, turn_id))
     final_key = turn.audio_key or final_audio_key(user_id, turn_id)
-    _follow(ctx, store, turn_id, final_key, idle_seconds or ctx.settings.live_idle_seconds)
+    samples = _follow(ctx, store, turn_id, final_key, idle_seconds or ctx.settings.live_idle_seconds)
     transcript = _final_transcript(ctx, store, final_key)
-    result = practice.process_turn(session, ctx, turn_id, transcript=transcript)
+    # The recording decoded here already (under the cap) is measured as it is, not decoded again.
+    result = practice.process_turn(session, ctx, turn_id, transcript=transcript, samples=samples)
     store.remove()  # the whole recording is in `final_key` now
     return result
 
 
-def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, idle_seconds: float) -> None:
+def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, idle_seconds: float) -> Any:
     """Transcribe while chunks arrive; return once the turn is finished (by the client, the idle
-    timeout or the length cap) with the whole recording saved under `final_key`."""
+    timeout or the length cap) with the whole recording saved under `final_key`, and its samples
+    (None when an earlier attempt had got that far)."""
     with _active_lock:
         _active["n"] += 1
     try:
-        _follow_chunks(ctx, store, turn_id, final_key, idle_seconds)
+        return _follow_chunks(ctx, store, turn_id, final_key, idle_seconds)
     finally:
         with _active_lock:
             _active["n"] -= 1
 
 
-def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, idle_seconds: float) -> None:
+def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, idle_seconds: float) -> Any:
     saved = store.load_state()
     if ctx.storage.exists(final_key) and ((saved or {}).get("final") or not store.seqs()):
-        return  # an earlier attempt got this far (the recording is whole); only its writes were lost
+        return None  # an earlier attempt got this far (the recording is whole); only its writes were lost
     stt = stt_for(ctx.settings)
     live = LiveTranscriber.resume(whisper_decode(stt), saved, final_decode=whisper_decode_final(stt))
     decoder = GrowingDecoder()
     voice = LiveVAD()
     cap = ctx.settings.max_audio_seconds
     decoded_samples = 0
+    shown = bool(live.committed)
     seen_bytes = -1
     last_arrival = time.monotonic()
     ctx.progress("live", 0.0)
@@ -209,12 +214,16 @@ def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: 
         if len(audio) > cap * SAMPLE_RATE:
             store.mark_finished("limit")
             continue
-        if len(audio) - decoded_samples < MIN_STEP_SECONDS * max(1, _active["n"]) * SAMPLE_RATE:
+        step = (MIN_STEP_SECONDS * max(1, _active["n"]) if shown else FIRST_STEP_SECONDS)
+        if len(audio) - decoded_samples < step * SAMPLE_RATE:
             time.sleep(POLL_SECONDS)
             continue
         decoded_samples = len(audio)
-        update = live.step(audio)
         voice.update(audio)
+        update = live.step(audio, voice.heard(), voice.seconds)
+        if not update.decoded:
+            continue  # no speech since the last decode: nothing new to show
+        shown = shown or bool(update.committed or update.tentative)
         if update.committed:
             store.save_state(live.state())  # saved before it is sent: a replacement worker keeps it
         seconds = update.audio_seconds
@@ -226,13 +235,14 @@ def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: 
     _, data = store.contiguous()
     ctx.storage.save(final_key, data)
     audio = decoder.decode(data, final=True)[: int(cap * SAMPLE_RATE)]
-    update = live.finish(audio)
-    store.save_state({**live.state(), "final": True, "audio_seconds": update.audio_seconds,
-                      "speech": voice.regions(audio)})
+    speech = voice.regions(audio)
+    update = live.finish(audio, speech)
+    store.save_state({**live.state(), "final": True, "audio_seconds": update.audio_seconds, "speech": speech})
     ctx.partial({"stage": "live", "turn_id": turn_id, "final": True, "reason": (store.finished() or {}).get("reason"),
                  "audio_seconds": update.audio_seconds, "committed": " ".join(w.text for w in live.committed),
                  "committed_words": len(live.committed), "new_words": _words(update.committed), "tentative": "",
                  "delivery": live_figures(live.committed, update.audio_seconds)})
+    return audio
 
 
 def _final_transcript(ctx: JobContext, store: ChunkStore, final_key: str) -> Any:

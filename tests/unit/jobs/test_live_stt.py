@@ -43,7 +43,7 @@ class _Scripted:
         self.calls: list[float] = []
         self.contexts: list[str] = []
 
-    def __call__(self, audio: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
+    def __call__(self, audio: np.ndarray, context: str, until: float | None = None) -> tuple[list[Word], list[tuple[float, float]]]:
         length = len(audio) / SAMPLE_RATE
         self.calls.append(length)
         self.contexts.append(context)
@@ -116,7 +116,7 @@ def test_decodes_that_never_agree_still_lose_no_words_when_the_buffer_overflows(
     fake = _Scripted(script)
     flip = {"n": 0}
 
-    def disagreeing(audio: np.ndarray, context: str) -> tuple[list[Word], list[tuple[float, float]]]:
+    def disagreeing(audio: np.ndarray, context: str, until: float | None = None) -> tuple[list[Word], list[tuple[float, float]]]:
         words, _ = fake(audio, context)
         flip["n"] += 1
         # Every other decode hears the first word differently: nothing is ever agreed on, one segment.
@@ -133,3 +133,60 @@ def test_decodes_that_never_agree_still_lose_no_words_when_the_buffer_overflows(
     fake.offset = live.offset
     live.finish(audio)
     assert [w.text.rstrip("x") for w in live.committed] == [w.text for w in script]
+
+
+def _heard(regions: list[tuple[float, float]], t: float) -> list[tuple[float, float]]:
+    """The speech regions a VAD that has looked at `t` seconds reports (the last one open)."""
+    return [(a, min(b, t)) for a, b in regions if a < t]
+
+
+def test_an_utterance_closed_by_a_pause_is_decoded_whole_once_and_its_words_never_change() -> None:
+    first = _words(" ".join(f"a{i}" for i in range(8)), step=0.5)  # speech 0-3.8 s
+    second = _words(" ".join(f"b{i}" for i in range(6)), start=5.0, step=0.5)  # speech 5.0-7.8 s
+    speech = [(0.0, 3.8), (5.0, 7.8)]
+    fake = _Scripted(first + second)
+    live = LiveTranscriber(fake)
+    audio = np.zeros(9 * SAMPLE_RATE, np.float32)
+
+    def step(t: float):  # noqa: ANN202
+        fake.offset = live.offset
+        return live.step(audio[: int(t * SAMPLE_RATE)], _heard(speech, t), t)
+
+    for t in (1.0, 2.0, 3.0, 4.0):
+        update = step(t)
+        # Inside an open utterance the words are shown, not committed: the whole decode at its end decides.
+        assert update.committed == [] and update.tentative and live.committed == []
+    closed = step(4.5)  # 0.7 s of pause after 3.8 s of speech closes the utterance
+    assert [w.text for w in closed.committed] == [w.text for w in first]
+    assert fake.calls[-1] == pytest.approx(4.15, abs=0.01), "the closed utterance alone, cut inside the pause"
+    assert live.offset == pytest.approx(4.15, abs=0.01)
+    calls = len(fake.calls)
+    assert step(4.9).decoded is False and len(fake.calls) == calls, "no speech since the last decode: no decode"
+    kept = list(live.committed)
+    for t in (6.0, 7.0, 8.0):
+        update = step(t)
+        assert live.committed[: len(kept)] == kept and update.tentative
+    # The later decodes start after the cut, with the committed words as the prompt.
+    assert fake.calls[-1] == pytest.approx(8.0 - 4.15, abs=0.01) and fake.contexts[-1].endswith("a6 a7")
+    # Finish: the latest decode heard all the speech (only silence came after it), so nothing is decoded again.
+    calls = len(fake.calls)
+    live.finish(audio[: int(8.5 * SAMPLE_RATE)], speech)
+    assert len(fake.calls) == calls
+    assert [w.text for w in live.committed] == [w.text for w in first + second]
+
+
+def test_finish_decodes_only_the_open_utterance_after_the_last_cut() -> None:
+    first = _words(" ".join(f"a{i}" for i in range(8)), step=0.5)
+    second = _words(" ".join(f"b{i}" for i in range(6)), start=5.0, step=0.5)
+    speech = [(0.0, 3.8), (5.0, 7.8)]
+    fake = _Scripted(first + second)
+    live = LiveTranscriber(fake)
+    audio = np.zeros(8 * SAMPLE_RATE, np.float32)
+    for t in (1.0, 2.0, 3.0, 4.0, 4.6, 6.0):
+        fake.offset = live.offset
+        live.step(audio[: int(t * SAMPLE_RATE)], _heard(speech, t), t)
+    fake.offset = live.offset
+    update = live.finish(audio, speech)  # speech went on after the last decode (6.0 s)
+    assert fake.calls[-1] == pytest.approx(8.0 - live.offset, abs=0.01) and live.offset > 4.0
+    assert [w.text for w in update.committed] == [w.text for w in second]
+    assert [w.text for w in live.committed] == [w.text for w in first + second]
