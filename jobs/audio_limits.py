@@ -89,11 +89,15 @@ def decode_capped(path: str, max_seconds: float) -> tuple[Any, float]:
     return samples, round(samples.size / SAMPLE_RATE, 3)
 
 
-def measure_audio(session: Session, ctx: Any, path: str, *, user_id: str | None) -> MeasuredAudio:
+def measure_audio(session: Session, ctx: Any, path: str, *, user_id: str | None, samples: Any = None) -> MeasuredAudio:
     """Probe and decode `path` under the audio cap, then check the quota against what the upload
-    did not meter (only reads: the ledger is corrected by `bill_audio` with the job's other writes)."""
+    did not meter (only reads: the ledger is corrected by `bill_audio` with the job's other writes).
+    `samples`: `path` decoded already under the cap (a live turn has), so it is not decoded again."""
     info: AudioInfo = probe_audio(path)
-    samples, seconds = decode_capped(path, ctx.settings.max_audio_seconds)
+    if samples is None:
+        samples, seconds = decode_capped(path, ctx.settings.max_audio_seconds)
+    else:
+        seconds = round(samples.size / SAMPLE_RATE, 3)
     metered = _metered(session, ctx.job_id)
     if user_id and seconds - metered > CAP_TOLERANCE_SECONDS:
         from core.models import User

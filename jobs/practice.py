@@ -71,8 +71,9 @@ def get_owned(session: Session, interview_id: str, user_id: str) -> Interview:
 
 
 def process_turn(session: Session, ctx: JobContext, turn_id: str,
-                 transcript: Transcript | None = None) -> dict[str, Any]:
-    """`transcript`: made already (a live turn, `jobs.live_turn`); then transcription is skipped."""
+                 transcript: Transcript | None = None, samples: Any = None) -> dict[str, Any]:
+    """`transcript`: made already (a live turn, `jobs.live_turn`); then transcription is skipped.
+    `samples`: the audio decoded already under the cap (a live turn's), not decoded again."""
     turn = session.get(Turn, turn_id)
     if turn is None:
         raise BadInput(f"turn {turn_id} does not exist", stage="lookup")
@@ -84,7 +85,7 @@ def process_turn(session: Session, ctx: JobContext, turn_id: str,
     ctx.progress("decode", 0.02)
     path = str(ctx.storage.path(turn.audio_key))
     # Decoded here under the cap, whatever the header said; billed and quota-checked by what was decoded.
-    info = measure_audio(session, ctx, path, user_id=interview.user_id)
+    info = measure_audio(session, ctx, path, user_id=interview.user_id, samples=samples)
 
     if transcript is None:
         ctx.progress("transcription", 0.05)
