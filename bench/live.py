@@ -231,10 +231,10 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="vm-live-bench-")
     clips = load_clips(tmp)
     with running_platform(args.mode, worker_threads=max(levels + [1]) + 1) as (base, settings):
-        from jobs.stt import get_stt
+        from jobs.stt import stt_for
 
         token = mint_access_token(settings, "bench@example.com", email="bench@example.com")
-        stt = get_stt(settings.stt_model, settings.stt_compute_type, settings.stt_cpu_threads)
+        stt = stt_for(settings)
         one_shot = {c.name: stt.transcribe(c.path).text for c in clips}  # what POST /turn makes; warms the model
         play(base, token, clips[0])  # warm the worker path
 
