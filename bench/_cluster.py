@@ -32,9 +32,9 @@ class Cluster:
         self.root, self.redis, self.pg, self.env = root, redis, pg, env
         self.started: list[procs.Proc] = []
 
-    def web(self, *, gunicorn: bool = True, workers: int = 1) -> str:
+    def web(self, *, gunicorn: bool = True, workers: int = 1, worker_class: str = "gevent") -> str:
         env = dict(self.env)
-        proc, base = procs.start_web(env, self.root, gunicorn=gunicorn, workers=workers)
+        proc, base = procs.start_web(env, self.root, gunicorn=gunicorn, workers=workers, worker_class=worker_class)
         self.started.append(proc)
         self.web_pid = proc.pid
         return base

@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -29,6 +32,23 @@ from bench._cluster import ROOT, Cluster, cluster, emit_json, machine  # noqa: E
 from bench._machine import interleaved  # noqa: E402
 
 CLIENTS = 8
+# One POST per job, sent by wrk (C, a few µs of CPU per request) when it is installed: a Python HTTP
+# client costs ~2 ms of CPU per request on a 2-core machine, a share the platform's own processes
+# would lose to the load generator (the bare-Dramatiq side sends from this process, with no HTTP).
+# Each wrk thread stops once its connections have had their share of answers.
+WRK_POST = """
+local per_thread = {per_thread}
+local done = 0
+wrk.method = "POST"
+wrk.body = '{{"payload": {{}}}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+function response(status, headers, body)
+  done = done + 1
+  if status ~= 202 then io.stderr:write("status " .. status .. "\\n") end
+  if done >= per_thread then wrk.thread:stop() end
+end
+"""
 
 
 def baseline(c: Cluster, n: int, processes: int, threads: int) -> float:
@@ -66,15 +86,43 @@ def _succeeded(engine) -> int:  # noqa: ANN001
         return int(conn.execute(text("SELECT count(*) FROM jobs WHERE status = 'succeeded'")).scalar_one())
 
 
-def platform_run(c: Cluster, base: str, n: int, *, profile_pid: int | None = None, burst: int = 1) -> dict:
-    """Submit n canaries over HTTP (CLIENTS threads; one POST per job, or `burst` jobs per POST to
-    /api/ops/canaries) and wait until all have succeeded."""
+def _jobs(engine) -> int:  # noqa: ANN001
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM jobs")).scalar_one())
+
+
+def _wrk_submit(c: Cluster, base: str, n: int, token: str, accepted: Callable[[], int]) -> None:
+    """n POSTs to /api/ops/canary by wrk (2 threads, CLIENTS connections). Each thread stops sending
+    at its share of answers, but wrk itself runs for its duration: it is interrupted once `accepted()`
+    (the new job rows) reaches n; the caller counts the rows, as a connection in flight may add one."""
+    script = c.root / "post-canary.lua"
+    script.write_text(WRK_POST.format(per_thread=n // 2, token=token))
+    wrk = subprocess.Popen(["wrk", "-t2", f"-c{CLIENTS}", "-d600s", "--timeout", "30s", "-s", str(script),
+                            base + "/api/ops/canary"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while accepted() < n and wrk.poll() is None:
+            time.sleep(0.02)
+    finally:
+        wrk.send_signal(signal.SIGINT)
+        _, err = wrk.communicate(timeout=30)
+    if "status" in err:
+        raise RuntimeError(f"submissions failed: {err[:300]}")
+
+
+def platform_run(c: Cluster, base: str, n: int, *, profile_pid: int | None = None, burst: int = 1,
+                 client: str = "auto") -> dict:
+    """Submit n canaries over HTTP (one POST per job by wrk, or by CLIENTS Python threads; or `burst`
+    jobs per POST to /api/ops/canaries) and wait until all have succeeded."""
     from sqlalchemy import create_engine
 
     engine = create_engine(c.env["DATABASE_URL"])
     token = c.admin_token()
     start_count = _succeeded(engine)
+    start_jobs = _jobs(engine)
     errors: list[str] = []
+    use_wrk = burst == 1 and client != "python" and shutil.which("wrk") is not None
 
     def submit(part: int) -> None:
         s = requests.Session()
@@ -98,11 +146,15 @@ def platform_run(c: Cluster, base: str, n: int, *, profile_pid: int | None = Non
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=submit, args=(k,)) for k in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    if use_wrk:
+        _wrk_submit(c, base, n, token, lambda: _jobs(engine) - start_jobs)
+        n = _jobs(engine) - start_jobs
+    else:
+        threads = [threading.Thread(target=submit, args=(k,)) for k in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     submitted = time.perf_counter() - t0
     while _succeeded(engine) - start_count < n:
         if errors:
@@ -114,7 +166,7 @@ def platform_run(c: Cluster, base: str, n: int, *, profile_pid: int | None = Non
         spy.send_signal(2)
         spy.wait(30)
     return {"jobs": n, "seconds": round(elapsed, 2), "jobs_per_s": round(n / elapsed, 1),
-            "submit_per_s": round(n / submitted, 1)}
+            "submit_per_s": round(n / submitted, 1), "client": "wrk" if use_wrk else f"{CLIENTS} Python threads"}
 
 
 def top_frames(folded: Path, limit: int = 15) -> list[tuple[str, float]]:
@@ -147,13 +199,13 @@ def _avg(runs: list[dict]) -> dict:
 
 
 def run(jobs: int, processes: int, threads: int, profile: bool, profile_web: bool = False, top: int = 25,
-        burst: int = 100, rounds: int = 2) -> dict:
+        burst: int = 100, rounds: int = 2, client: str = "auto") -> dict:
     with cluster() as c:
         web = c.web(gunicorn=True, workers=2)
         worker = c.worker(processes=processes, threads=threads)
         platform_run(c, web, 20)  # warm-up: imports, connections, the first user row
         sides = {"baseline": lambda: baseline(c, jobs, processes, threads),
-                 "platform": lambda: platform_run(c, web, jobs)}
+                 "platform": lambda: platform_run(c, web, jobs, client=client)}
         if burst > 1:
             sides["burst"] = lambda: platform_run(c, web, jobs, burst=burst)
         r = interleaved(sides, rounds)  # baseline, platform(, bursts), baseline, platform(, bursts)
@@ -184,15 +236,18 @@ def main() -> None:
     ap.add_argument("--profile-web", action="store_true", help="record the web processes with py-spy")
     ap.add_argument("--top", type=int, default=25, help="how many profile lines to print")
     ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds (baseline, platform, ...)")
+    ap.add_argument("--client", choices=("auto", "python"), default="auto",
+                    help="who sends the one-POST-per-job requests: wrk when installed (auto), or Python threads")
     ap.add_argument("--burst", type=int, default=100,
                     help="also submit the jobs in bursts of this many per POST /api/ops/canaries (1: skip)")
     args = ap.parse_args()
     out = run(args.jobs, args.processes, args.threads, args.profile, args.profile_web, args.top, args.burst,
-              args.rounds)
+              args.rounds, args.client)
     print(f"machine: {out['machine']}")
     print(f"bare Dramatiq, {args.jobs} no-op messages: {out['baseline_msgs_per_s']:.0f} msg/s")
     print(f"platform, {args.jobs} canary jobs over HTTP → succeeded: {out['jobs_per_s']:.1f} jobs/s "
-          f"({out['seconds']} s; HTTP accepts {out['submit_per_s']:.0f}/s); worker {args.processes}×{args.threads}")
+          f"({out['seconds']} s; HTTP accepts {out['submit_per_s']:.0f}/s; sent by {out['client']}); "
+          f"worker {args.processes}×{args.threads}")
     print(f"ratio platform/bare: {out['ratio']:.3f}  (target ≥ 0.5; per round {out['round_ratios']})")
     if "burst" in out:
         b = out["burst"]

@@ -322,11 +322,14 @@ class Proc:
 
 
 def start_web(env: Mapping[str, str], log_dir: Path, *, port: int | None = None, gunicorn: bool = False,
+              worker_class: str = "gevent",
               workers: int = 1, ready_timeout: float = 30.0) -> tuple[Proc, str]:
     port = port or free_port()
     if gunicorn:
-        cmd = [str(VENV_BIN / "gunicorn"), "--worker-class", "gevent", "--workers", str(workers), "--worker-connections",
-               "4000", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "webapp:create_app()"]
+        # gevent as the Procfile runs it; gthread (8 threads a worker) for the serving-stack comparison
+        per_worker = ["--worker-connections", "4000"] if worker_class == "gevent" else ["--threads", "8"]
+        cmd = [str(VENV_BIN / "gunicorn"), "--worker-class", worker_class, "--workers", str(workers), *per_worker,
+               "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "webapp:create_app()"]
     else:
         cmd = [sys.executable, "-m", "tests.support.procs", "serve", str(port)]
     proc = Proc("web", cmd, dict(env), log_dir / f"web-{port}.log").start()
