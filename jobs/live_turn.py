@@ -41,8 +41,11 @@ FIRST_STEP_SECONDS = 0.5
 POLL_SECONDS = 0.05
 # Live turns following their chunks in this process: they share one model (and the CPU), so each
 # waits for more new audio per decode when there are several (fewer, longer steps instead of a queue).
-_active = {"n": 0}
+_active = {"n": 0, "finishing": 0}
 _active_lock = threading.Lock()
+# While a turn of this process is finishing (its last decode, then scoring), the others start no new
+# decode: the person who pressed Stop waits for the model, the others' words can wait a moment.
+FINISH_PRIORITY_MAX_SECONDS = 5.0
 _FINISH = "finish.json"
 _STATE = "state.json"
 
@@ -195,6 +198,7 @@ def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: 
     voice = LiveVAD()
     cap = ctx.settings.max_audio_seconds
     decoded_samples = 0
+    yielded_since = time.monotonic()
     shown = bool(live.committed)
     seen_bytes = -1
     last_arrival = time.monotonic()
@@ -215,7 +219,10 @@ def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: 
             store.mark_finished("limit")
             continue
         step = (MIN_STEP_SECONDS * max(1, _active["n"]) if shown else FIRST_STEP_SECONDS)
-        if len(audio) - decoded_samples < step * SAMPLE_RATE:
+        yielding = _active["finishing"] > 0 and time.monotonic() - yielded_since < FINISH_PRIORITY_MAX_SECONDS
+        if not yielding:
+            yielded_since = time.monotonic()
+        if len(audio) - decoded_samples < step * SAMPLE_RATE or yielding:
             time.sleep(POLL_SECONDS)
             continue
         decoded_samples = len(audio)
@@ -232,6 +239,18 @@ def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: 
                      "committed_words": len(live.committed), "new_words": _words(update.committed),
                      "tentative": " ".join(w.text for w in update.tentative),
                      "delivery": live_figures(live.committed + update.tentative, seconds)})
+    with _active_lock:
+        _active["finishing"] += 1
+    try:
+        return _finish(ctx, store, turn_id, final_key, live, decoder, voice)
+    finally:
+        with _active_lock:
+            _active["finishing"] -= 1
+
+
+def _finish(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, live: LiveTranscriber,
+            decoder: GrowingDecoder, voice: LiveVAD) -> Any:
+    cap = ctx.settings.max_audio_seconds
     _, data = store.contiguous()
     ctx.storage.save(final_key, data)
     audio = decoder.decode(data, final=True)[: int(cap * SAMPLE_RATE)]
