@@ -1,13 +1,14 @@
-"""Live transcription of a recording that is still growing: the local-agreement policy of
-whisper_streaming (LocalAgreement-2), on the model and decode options of `jobs.stt`.
+"""Live transcription of a recording that is still growing: commit on silence (whisper_streaming's
+VAC, WhisperLive), with the local-agreement policy of whisper_streaming (LocalAgreement-2) for long
+stretches without a pause, on the model and decode options of `jobs.stt`.
 
-Each step decodes the audio buffer (everything after the last trim point) and compares the new
-hypothesis with the previous one: the longest common prefix of the two, after the words already
-committed, is committed and never changes again; the rest is the tentative tail, shown but revisable.
-The buffer is trimmed at the end of a segment Whisper has finished and that is entirely committed
-(whisper_streaming trims at sentence ends; WhisperLive moves its offset past completed segments), so a
-decode never covers more than ~one Whisper window however long the answer. `finish` decodes only
-the tail after the last trim and commits all of it.
+Silero VAD (`LiveVAD`) follows the recording. A pause after enough speech closes the utterance: it is
+decoded once, whole, and all its words are committed (they never change again); the buffer then
+starts after it, so each decode covers only the open utterance. Inside an open utterance a decode is
+shown as the tentative tail; only when an utterance runs past `LONG_SECONDS` without a closing pause
+does local agreement commit the longest common prefix of two decodes, and the buffer is trimmed at
+the end of a segment Whisper has finished that is entirely committed. A step with no new speech
+decodes nothing. `finish` decodes only the open utterance and commits all of it.
 
 Each decode uses `jobs.stt.decode_options()` (deterministic, guarded) with the filler prompt followed
 by the committed text that was trimmed out of the buffer (whisper_streaming's context prompt), and
