@@ -93,9 +93,9 @@ class RedisBus:
     """Redis pub/sub: one pattern subscription per process, reconnecting on failure.
 
     Publishing hands the event to one background thread per process, which sends whatever has
-    piled up in one pipeline: the job thread does not wait for Redis, and a busy worker pays one
-    round trip for many events. Order is kept (one queue, one sender). An event whose publish is
-    lost (Redis down, the process killed) is still stored: SSE readers re-check the log at every
+    piled up in one write on its own connection: the job thread does not wait for Redis, and a busy
+    worker pays one round trip for many events. Order is kept (one queue, one sender). An event
+    whose publish is lost (Redis down, the process killed) is still stored: SSE readers re-check the log at every
     heartbeat."""
 
     _BATCH = 500
@@ -132,6 +132,10 @@ class RedisBus:
             atexit.register(self.flush)
 
     def _send_loop(self, outbox: "queue.Queue[tuple[str, str]]") -> None:
+        # The sender's own connection, written to directly: redis-py's client and pipeline layers
+        # (pool checkout, retries, observability hooks) cost twice the round trip itself, paid per
+        # event at a steady trickle. Settings (auth, TLS, timeouts) are the client's.
+        conn = self._redis.connection_pool.make_connection()
         while True:
             batch = [outbox.get()]
             while len(batch) < self._BATCH:
@@ -140,11 +144,11 @@ class RedisBus:
                 except queue.Empty:
                     break
             try:
-                pipe = self._redis.pipeline(transaction=False)
-                for channel, data in batch:
-                    pipe.publish(channel, data)
-                pipe.execute()
+                conn.send_packed_command(conn.pack_commands([("PUBLISH", channel, data) for channel, data in batch]))
+                for _ in batch:
+                    conn.read_response()
             except Exception as exc:  # noqa: BLE001 - the events are stored; readers catch up by replay
+                conn.disconnect()  # replies may be left unread: the next batch starts on a fresh connection
                 log.warning("publish of %d events failed: %s", len(batch), exc)
             for _ in batch:
                 outbox.task_done()

@@ -46,3 +46,34 @@ def test_redis_bus_fans_out_to_every_local_subscriber_of_a_stream(platform) -> N
         sub.close()
     assert hub.subscriber_count == 1
     bus.close()
+
+
+def test_redis_bus_publisher_reconnects_after_its_connection_was_killed(platform) -> None:  # noqa: ANN001
+    import redis
+
+    bus = RedisBus(platform.settings.redis_url, platform.settings.redis_prefix + "-bus-kill")
+    hub = EventHub(bus)
+    log = EventLog(platform.runtime.db, bus)
+    stream = f"test:{time.monotonic_ns()}"
+    sub = hub.subscribe(stream)
+    time.sleep(0.3)  # the pattern subscription is asynchronous
+    first = log.emit(stream, "partial", {"n": 1})
+    got = sub.get(timeout=5)
+    assert got is not None and got.seq == first.seq
+    admin = redis.Redis.from_url(platform.settings.redis_url)
+    killed = 0
+    for client in admin.client_list():
+        if client.get("cmd") == "publish":  # the publisher's own connection (the listener's is psubscribe)
+            killed += admin.client_kill_filter(_id=client["id"])
+    assert killed >= 1
+    deadline = time.monotonic() + 10
+    while True:  # an event sent on the dead connection is lost (it stays in the log); later ones arrive
+        sent = log.emit(stream, "partial", {"n": 2})
+        got = sub.get(timeout=0.5)
+        while got is not None and got.seq != sent.seq:
+            got = sub.get(timeout=0.5)
+        if got is not None:
+            break
+        assert time.monotonic() < deadline, "the publisher never came back"
+    sub.close()
+    bus.close()
