@@ -95,8 +95,8 @@ class RedisBus:
     Publishing hands the event to one background thread per process, which sends whatever has
     piled up in one write on its own connection: the job thread does not wait for Redis, and a busy
     worker pays one round trip for many events. Order is kept (one queue, one sender). An event
-    whose publish is lost (Redis down, the process killed) is still stored: SSE readers re-check the log at every
-    heartbeat."""
+    whose publish is lost (Redis down, the process killed) is still stored: SSE readers re-check the
+    log at every heartbeat."""
 
     _BATCH = 500
 
