@@ -57,13 +57,42 @@ NOTES = """### Reading these figures
 - Job throughput: every accepted job is a committed row plus its stored, numbered `queued` event,
   then a broker send; every run job is a claim + `started`, a progress step, a finish +
   `succeeded` (each stored in PostgreSQL and published on Redis). The bare-Dramatiq baseline moves a
-  message with no database at all. With one HTTP POST per job the front (gunicorn, auth, rate
-  limit, the insert, the send) is the bound: a few ms of CPU per request on a machine whose two
-  cores also run the worker, PostgreSQL, Redis and the load generator, so that ratio stays near
-  0.2–0.3. Submitted in bursts (`POST /api/ops/canaries`, one commit and one Redis round trip per
-  burst) the worker is the bound and the ratio passes 0.5. Both run with the default worker
-  (1 process × 4 threads) against Dramatiq with the same processes and threads; the 2,000-job runs
-  last seconds, so expect ±15 % between runs.
+  message with no database and no HTTP at all, sent from the bench's own process. One POST per job
+  is sent by wrk (`bench/throughput.py --client python` sends from Python threads instead, which
+  took ~2 ms of the machine's CPU per request). Submitted in bursts (`POST /api/ops/canaries`, one
+  commit and one Redis round trip per burst) the worker is the bound and the ratio passes 0.5.
+  Both run with the default worker (1 process × 4 threads) against Dramatiq with the same
+  processes and threads; the 2,000-job runs last seconds, so expect ±15 % between runs.
+- Where the CPU of one POST per job goes (session 4, issue 17; every process's CPU time during 2,000
+  canaries, this 2-core Xeon 2.0 GHz): before, web (gunicorn, 2 gevent workers) 8.0 ms, worker 5.2
+  ms, PostgreSQL 4.1 ms, Redis 0.8 ms, the Python load generator 2.4 ms per job, ~20 ms of CPU per
+  job on 2 cores (≈ 80–90 jobs/s); bare Dramatiq spends ≈ 3 ms per message in all. After the cuts
+  below: web 6.0–6.6 ms, worker 4.0–4.8 ms, PostgreSQL 2.5–3.3 ms, Redis 0.6 ms, wrk 0.1 ms
+  (110–150 jobs/s). In-process, with the test client: `GET /healthz` 0.75 ms of CPU, `GET
+  /api/jobs/{id}` 3.1 ms, `POST /api/ops/canary` 5.3 ms; of a request, the ORM's read of the
+  caller's row is ~0.7 ms, a signature check was 0.32 ms. Cuts kept: verified token claims are
+  remembered per token until its `exp` (`core/tokens.py`; 0.32 → 0.002 ms); pooled PostgreSQL
+  connections are pinged only after resting 2 s in the pool instead of on every checkout
+  (`core/db.py`; a round trip per request); the broker sends Dramatiq's dispatch script by SHA
+  (redis-py asked `SCRIPT EXISTS` before every pipeline with a script: a round trip per enqueue and
+  per ack flush, `workers/doorbell.py`); the worker's transitions are server-side prepared
+  statements (`core/prepared.py`; PostgreSQL 2.4 → 1.3 ms per job for them, and progress no longer
+  walks the status index); the event publisher writes its batches on a Redis connection of its own
+  instead of through redis-py's pipeline (0.34 → 0.13 ms of CPU per event); an SSE event is
+  serialised once for all its subscribers. The LLM job's timeline (POST answered / job started /
+  finished / `succeeded` on the stream) went from 15 / 14 / 46 / 49 ms to 9 / 9 / 28 / 29 ms on a
+  quiet machine. Tried and dropped: gunicorn gthread workers (2 × 8 threads: 7.2 ms of web CPU per
+  job against gevent's 6.6; SSE needs gevent anyway); one gevent worker instead of two measured
+  6.8 ms per job (within the noise); a hub-wide keep-alive tick so SSE waits need no timer of their
+  own (blocking gets without a timeout woke late under gevent: p99 1.8 s); the rate limiter is
+  switched off in these benches (`VOICEMOCK_RATE_LIMITS=0`), so its round trip is not in them.
+- Why one POST per job stays far from 0.5 of bare Dramatiq here: the ratio asks the whole platform
+  (an HTTP request through Flask with authentication, validation and an envelope; a row and an
+  event in PostgreSQL; a claim, a progress step and a finish with their events) to cost at most
+  twice what Dramatiq spends moving one message with no database (≈ 3 ms of CPU on this machine),
+  i.e. ≈ 6 ms per job in all; the Python web front alone spends about that. Reaching it would take
+  a front that is not a Python WSGI app, or jobs that are not rows; bursts (`/api/ops/canaries`)
+  are the way to submit many jobs quickly, and they pass.
 - Fixes made from the profiles (session 2; one POST per job 52 → 200–300 jobs/s, the worker alone ~700): a job's state change
   and its event are one statement on PostgreSQL (a data-modifying CTE: update the row, number the
   stream, insert the event) on an autocommit engine without pre-ping, instead of a transaction of
