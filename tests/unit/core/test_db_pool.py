@@ -26,31 +26,30 @@ def _rest(database: Database, seconds: float) -> None:
         record.info["checked_in_at"] -= seconds
 
 
-def test_a_rested_connection_killed_by_the_server_is_replaced_on_checkout(pg_url: str) -> None:
+@pytest.fixture()
+def dropped(pg_url: str):  # noqa: ANN201
+    """A one-connection pool whose idle connection the server has just terminated: (database, old pid)."""
     database = Database(pg_url, pool_size=1, max_overflow=0)
-    try:
-        with database.engine.connect() as conn:
-            first = _backend_pid(conn)
-        _kill(pg_url, first)
-        _rest(database, dbmod.PING_AFTER_IDLE + 1)
-        with database.engine.connect() as conn:  # pinged, found dead, replaced: no error reaches us
-            assert _backend_pid(conn) != first
-    finally:
-        database.engine.dispose()
+    with database.engine.connect() as conn:
+        first = _backend_pid(conn)
+    _kill(pg_url, first)
+    yield database, first
+    database.engine.dispose()
 
 
-def test_a_connection_handed_back_moments_ago_is_not_pinged(pg_url: str) -> None:
-    database = Database(pg_url, pool_size=1, max_overflow=0)
-    try:
-        with database.engine.connect() as conn:
-            first = _backend_pid(conn)
-        _kill(pg_url, first)
-        # No ping: the dead connection is handed out and its first statement fails as a disconnect,
-        # which invalidates it; the next checkout connects afresh.
-        with pytest.raises(exc.DBAPIError) as failed, database.engine.connect() as conn:
-            _backend_pid(conn)
-        assert failed.value.connection_invalidated
-        with database.engine.connect() as conn:
-            assert _backend_pid(conn) != first
-    finally:
-        database.engine.dispose()
+def test_a_rested_connection_killed_by_the_server_is_replaced_on_checkout(dropped) -> None:  # noqa: ANN001
+    database, first = dropped
+    _rest(database, dbmod.PING_AFTER_IDLE + 1)
+    with database.engine.connect() as conn:  # pinged, found dead, replaced: no error reaches us
+        assert _backend_pid(conn) != first
+
+
+def test_a_connection_handed_back_moments_ago_is_not_pinged(dropped) -> None:  # noqa: ANN001
+    database, first = dropped
+    # No ping: the dead connection is handed out and its first statement fails as a disconnect,
+    # which invalidates it; the next checkout connects afresh.
+    with pytest.raises(exc.DBAPIError) as failed, database.engine.connect() as conn:
+        _backend_pid(conn)
+    assert failed.value.connection_invalidated
+    with database.engine.connect() as conn:
+        assert _backend_pid(conn) != first
