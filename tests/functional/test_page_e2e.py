@@ -415,6 +415,7 @@ def test_operators_see_queues_and_retry_failed_jobs(server: str, browser) -> Non
         page.wait_for_selector("body[data-phase=ops]")
         page.wait_for_selector(f"tr[data-job='{job['job_id']}']")
         assert "stub" in page.locator("#queues").inner_text()
+        page.wait_for_selector("#receipts p, #receipts table")  # fetched after the job tables are drawn
         assert "None yet" in page.locator("#receipts").inner_text() or page.locator("#receipts table").count()
         assert _unlabelled_controls(page) == []
         page.screenshot(path=str(OUT / "ops.png"), full_page=True)
