@@ -209,13 +209,13 @@ def suggest(session: Session, ctx: JobContext, session_id: str) -> dict[str, Any
 
 def transcribe_chunk(session: Session, ctx: JobContext, chunk_id: int) -> dict[str, Any]:
     from jobs.audio_limits import decode_capped
-    from jobs.stt import get_stt
+    from jobs.stt import stt_for
 
     chunk = session.get(CopilotChunk, chunk_id)
     if chunk is None or not chunk.audio_key:
         raise BadInput(f"audio chunk {chunk_id} does not exist", stage="lookup")
     ctx.progress("transcription", 0.1)
-    stt = get_stt(ctx.settings.stt_model, ctx.settings.stt_compute_type, ctx.settings.stt_cpu_threads)
+    stt = stt_for(ctx.settings)  # the configured model and beam size, as POST /turn and live answers
     # Decoded under the cap whatever the header said (jobs/audio_limits.py); usage is what was decoded.
     samples, _seconds = decode_capped(str(ctx.storage.path(chunk.audio_key)), ctx.settings.max_audio_seconds)
     transcript = stt.transcribe(samples)
