@@ -60,7 +60,8 @@ NOTES = """### Reading these figures
   message with no database and no HTTP at all, sent from the bench's own process. One POST per job
   is sent by wrk (`bench/throughput.py --client python` sends from Python threads instead, which
   took ~2 ms of the machine's CPU per request). Submitted in bursts (`POST /api/ops/canaries`, one
-  commit and one Redis round trip per burst) the worker is the bound and the ratio passes 0.5.
+  commit and one Redis round trip per burst) the worker is the bound: 0.64–0.75 on the AMD EPYC
+  where it was tuned, 0.32–0.34 on this Xeon 2.0 GHz (the worker's 4–5 ms of CPU a job).
   Both run with the default worker (1 process × 4 threads) against Dramatiq with the same
   processes and threads; the 2,000-job runs last seconds, so expect ±15 % between runs.
 - Where the CPU of one POST per job goes (session 4, issue 17; every process's CPU time during 2,000
@@ -92,7 +93,7 @@ NOTES = """### Reading these figures
   twice what Dramatiq spends moving one message with no database (≈ 3 ms of CPU on this machine),
   i.e. ≈ 6 ms per job in all; the Python web front alone spends about that. Reaching it would take
   a front that is not a Python WSGI app, or jobs that are not rows; bursts (`/api/ops/canaries`)
-  are the way to submit many jobs quickly, and they pass.
+  are the way to submit many jobs quickly (about twice the jobs/s of one POST per job here).
 - Fixes made from the profiles (session 2; one POST per job 52 → 200–300 jobs/s, the worker alone ~700): a job's state change
   and its event are one statement on PostgreSQL (a data-modifying CTE: update the row, number the
   stream, insert the event) on an autocommit engine without pre-ping, instead of a transaction of
