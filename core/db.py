@@ -9,10 +9,10 @@ import time
 from contextlib import contextmanager
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -153,7 +153,7 @@ class Database:
         """PostgreSQL only: an engine whose every statement is its own transaction, committed
         without waiting for the WAL flush. It carries the single-statement writes of the event log
         (core/transitions.py): a crash can lose only their last moments, never reorder them, and a
-        job whose state change was lost is re-sent by the sweeper. No pre-ping: `run_statement`
+        job whose state change was lost is re-sent by the sweeper. No pre-ping: `on_autocommit`
         retries once on a connection found dead instead of paying a round trip on every checkout."""
         assert not self.is_sqlite, "SQLite has no autocommit engine (embedded mode uses sessions)"
         return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20,
@@ -161,12 +161,13 @@ class Database:
                              connect_args=pg_connect_args(self.connect_timeout, self.statement_timeout,
                                                           "-c synchronous_commit=off"))
 
-    def run_statement(self, sql: str, params: dict) -> Row | None:
-        """Execute one driver-level statement on the autocommit engine; the first row or None."""
+    def on_autocommit(self, run: Callable[[Connection], Row | None]) -> Row | None:
+        """`run(conn)` on a connection of the autocommit engine; a connection found dead (a restart
+        since it was last used: this engine has no pre-ping) is replaced and `run` tried once more."""
         for attempt in (1, 2):
             try:
                 with self.autocommit.connect() as conn:
-                    return conn.exec_driver_sql(sql, params).first()
+                    return run(conn)
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise

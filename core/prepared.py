@@ -17,7 +17,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError
 
 from core.db import Database
@@ -48,26 +48,23 @@ class Prepared:
 
 
 def run(db: Database, stmt: Prepared, params: dict) -> Row | None:
-    """`Database.run_statement` for a prepared statement: the first row or None; a connection found
-    dead is replaced and the statement tried once more."""
-    for attempt in (1, 2):
-        try:
-            with db.autocommit.connect() as conn:
-                prepared = conn.connection.info.setdefault(_INFO_KEY, set())
-                if stmt.name not in prepared:
-                    conn.exec_driver_sql(stmt.prepare)
-                    prepared.add(stmt.name)
-                try:
-                    return conn.exec_driver_sql(stmt.execute, params).first()
-                except DBAPIError as exc:
-                    if getattr(exc.orig, "pgcode", None) != _UNDEFINED_PREPARED:
-                        raise
-                    # The session lost its prepared statements: none of them is there any more.
-                    prepared.clear()
-                    conn.exec_driver_sql(stmt.prepare)
-                    prepared.add(stmt.name)
-                    return conn.exec_driver_sql(stmt.execute, params).first()
-        except DBAPIError as exc:
-            if attempt == 2 or not exc.connection_invalidated:
-                raise
-    return None  # pragma: no cover - the loop returns or raises
+    """Execute `stmt` on the autocommit engine (`Database.on_autocommit`: a connection found dead is
+    replaced and the statement tried once more); the first row or None."""
+    return db.on_autocommit(lambda conn: _execute(conn, stmt, params))
+
+
+def _execute(conn: Connection, stmt: Prepared, params: dict) -> Row | None:
+    prepared = conn.connection.info.setdefault(_INFO_KEY, set())
+    if stmt.name not in prepared:
+        conn.exec_driver_sql(stmt.prepare)
+        prepared.add(stmt.name)
+    try:
+        return conn.exec_driver_sql(stmt.execute, params).first()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) != _UNDEFINED_PREPARED:
+            raise
+    # The session lost its prepared statements: none of them is there any more.
+    prepared.clear()
+    conn.exec_driver_sql(stmt.prepare)
+    prepared.add(stmt.name)
+    return conn.exec_driver_sql(stmt.execute, params).first()

@@ -86,7 +86,12 @@ def decode_capped(path: str, max_seconds: float) -> tuple[Any, float]:
     samples = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
     if not samples.size:
         raise DecodeError("Audio stream contains no decodable audio", details={"reason": "no frames"})
-    return samples, round(samples.size / SAMPLE_RATE, 3)
+    return samples, seconds_of(samples)
+
+
+def seconds_of(samples: Any) -> float:
+    """How long decoded audio (16 kHz mono samples) lasts, in seconds."""
+    return round(samples.size / SAMPLE_RATE, 3)
 
 
 def measure_audio(session: Session, ctx: Any, path: str, *, user_id: str | None, samples: Any = None) -> MeasuredAudio:
@@ -97,7 +102,7 @@ def measure_audio(session: Session, ctx: Any, path: str, *, user_id: str | None,
     if samples is None:
         samples, seconds = decode_capped(path, ctx.settings.max_audio_seconds)
     else:
-        seconds = round(samples.size / SAMPLE_RATE, 3)
+        seconds = seconds_of(samples)
     metered = _metered(session, ctx.job_id)
     if user_id and seconds - metered > CAP_TOLERANCE_SECONDS:
         from core.models import User
