@@ -19,7 +19,8 @@ import os
 import shutil
 import threading
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from core.errors import BadInput, Conflict
 from core.models import Interview, Turn
@@ -179,13 +180,20 @@ def _follow(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, id
     """Transcribe while chunks arrive; return once the turn is finished (by the client, the idle
     timeout or the length cap) with the whole recording saved under `final_key`, and its samples
     (None when an earlier attempt had got that far)."""
-    with _active_lock:
-        _active["n"] += 1
-    try:
+    with _counted("n"):
         return _follow_chunks(ctx, store, turn_id, final_key, idle_seconds)
+
+
+@contextmanager
+def _counted(key: str) -> Iterator[None]:
+    """Count this turn in `_active[key]` for the block (live turns of the process, or finishing ones)."""
+    with _active_lock:
+        _active[key] += 1
+    try:
+        yield
     finally:
         with _active_lock:
-            _active["n"] -= 1
+            _active[key] -= 1
 
 
 def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, idle_seconds: float) -> Any:
@@ -239,13 +247,8 @@ def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: 
                      "committed_words": len(live.committed), "new_words": _words(update.committed),
                      "tentative": " ".join(w.text for w in update.tentative),
                      "delivery": live_figures(live.committed + update.tentative, seconds)})
-    with _active_lock:
-        _active["finishing"] += 1
-    try:
+    with _counted("finishing"):
         return _finish(ctx, store, turn_id, final_key, live, decoder, voice)
-    finally:
-        with _active_lock:
-            _active["finishing"] -= 1
 
 
 def _finish(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: str, live: LiveTranscriber,
