@@ -1,5 +1,5 @@
 """The practice page in headless Chromium against the embedded server (`voicemock dev`), with a fake
-microphone fed from a WAV file (espeak-ng speech), through a proxy that drops the first live transcript
+microphone fed from a WAV file (espeak-ng speech), through a proxy that cuts the re-recorded answer's event
 stream. The walk: setup with a pasted job description → answer → re-record → a silent answer refused →
 reload mid-session resumes → end → report with a per-question breakdown → PDF downloaded and read →
 history lists the session; drawings readable (text >= 12 px, no colliding labels) at 390 px and desktop.
@@ -58,14 +58,17 @@ def _assert_readable(page, selector: str) -> int:  # noqa: ANN001
 
 
 class CuttingProxy:
-    """A TCP proxy in front of the server that severs the first event stream right after it carried a
-    `partial` event, as a flaky network would; it records the headers of every request it forwards."""
+    """A TCP proxy in front of the server that, once armed, severs the next event stream right after it
+    carried a `partial` event, as a flaky network would; it records the headers of every request it
+    forwards. Armed by the test for the one stream it means to cut (not whichever stream first carries a
+    partial: a live answer's stream would race its own finish)."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = upstream_port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.requests: list[str] = []
+        self.armed = threading.Event()
         self.cut_done = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -97,7 +100,7 @@ class CuttingProxy:
             while chunk := src.recv(65536):
                 dst.sendall(chunk)
                 head = current["head"]
-                if (not self.cut_done.is_set() and b"event: partial" in chunk and b"event: succeeded" not in chunk
+                if (self.armed.is_set() and not self.cut_done.is_set() and b"event: partial" in chunk and b"event: succeeded" not in chunk
                         and head.startswith("GET /api/jobs/") and "/events" in head.split("\r\n")[0]):
                     self.cut_done.set()
                     break
@@ -214,6 +217,7 @@ def test_a_whole_voice_session_in_the_browser(server: str, browser, fixtures_dir
         assert "again" in page.locator("#question-meta").inner_text()
         page.locator("#answer-card details").evaluate("d => { d.open = true; }")
         page.set_input_files("#file", str(fixtures_dir / "answer_star.wav"))
+        proxy.armed.set()
         page.get_by_role("button", name="Upload file").click()
         page.wait_for_selector("body[data-phase=result]", timeout=45_000)
         assert proxy.cut_done.is_set(), "the proxy never saw a partial event to cut after"
