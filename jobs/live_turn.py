@@ -28,8 +28,8 @@ from core.storage import LocalStorage
 from jobs import practice
 from jobs.context import JobContext
 from jobs.delivery import analyze_delivery
-from jobs.live_stt import (SAMPLE_RATE, GrowingDecoder, LiveTranscriber, LiveVAD, whisper_decode, whisper_decode_final,
-                           words_to_transcript)
+from jobs.live_stt import (CLOSE_BEAM_SIZE, SAMPLE_RATE, GrowingDecoder, LiveTranscriber, LiveVAD, whisper_decode,
+                           whisper_decode_final, words_to_transcript)
 from jobs.stt import Word, stt_for
 
 KIND = "practice.live_turn"
@@ -201,7 +201,8 @@ def _follow_chunks(ctx: JobContext, store: ChunkStore, turn_id: str, final_key: 
     if ctx.storage.exists(final_key) and ((saved or {}).get("final") or not store.seqs()):
         return None  # an earlier attempt got this far (the recording is whole); only its writes were lost
     stt = stt_for(ctx.settings)
-    live = LiveTranscriber.resume(whisper_decode(stt), saved, final_decode=whisper_decode_final(stt))
+    live = LiveTranscriber.resume(whisper_decode(stt), saved, final_decode=whisper_decode_final(stt),
+                                  close_decode=whisper_decode(stt, beam_size=max(stt.beam_size, CLOSE_BEAM_SIZE)))
     decoder = GrowingDecoder()
     voice = LiveVAD()
     cap = ctx.settings.max_audio_seconds

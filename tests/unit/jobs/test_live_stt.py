@@ -190,3 +190,21 @@ def test_finish_decodes_only_the_open_utterance_after_the_last_cut() -> None:
     assert fake.calls[-1] == pytest.approx(8.0 - live.offset, abs=0.01) and live.offset > 4.0
     assert [w.text for w in update.committed] == [w.text for w in second]
     assert [w.text for w in live.committed] == [w.text for w in first + second]
+
+
+def test_a_closed_utterance_is_decoded_by_the_closing_decoder_and_previews_and_finish_are_not() -> None:
+    first = _words(" ".join(f"a{i}" for i in range(8)), step=0.5)
+    second = _words(" ".join(f"b{i}" for i in range(6)), start=5.0, step=0.5)
+    speech = [(0.0, 3.8), (5.0, 7.8)]
+    preview, closing = _Scripted(first + second), _Scripted(first + second)
+    live = LiveTranscriber(preview, close_decode=closing)
+    audio = np.zeros(8 * SAMPLE_RATE, np.float32)
+    for t in (1.0, 2.0, 3.0, 4.0, 4.6, 6.0):
+        preview.offset = closing.offset = live.offset
+        live.step(audio[: int(t * SAMPLE_RATE)], _heard(speech, t), t)
+    # One closing decode: the first utterance, whole, cut inside its pause; every other decode is a preview.
+    assert closing.calls == [pytest.approx(4.2, abs=0.01)] and len(preview.calls) == 5
+    preview.offset = closing.offset = live.offset
+    live.finish(audio, speech)
+    assert len(closing.calls) == 1 and len(preview.calls) == 6, "finish decodes with the preview (greedy) decoder"
+    assert [w.text for w in live.committed] == [w.text for w in first + second]
