@@ -14,15 +14,25 @@ from core.models import Job
 from core.transitions import ClaimedJob
 from jobs.context import JobContext
 from workers import handover, runtime
+from workers.event_lanes import JobEvents, frozen
 from workers.leases import LeaseKeeper
 
 JobFn = Callable[..., Any]
 log = logging.getLogger(__name__)
 
 
-def _reporter(rt: runtime.Runtime, job_id: str, session: Session,
-              deferred: list) -> Callable[[str, str, dict], None]:
-    job_stream = f"job:{job_id}"
+def _write(rt: runtime.Runtime, job_id: str, stream: str, type: str, data: dict) -> None:
+    if stream == f"job:{job_id}" and type == "progress":  # the lease renewal rides with the event
+        rt.transitions.progress(job_id, data, rt.settings.job_lease_seconds)
+    else:
+        rt.events.emit(stream, type, data)
+
+
+def _reporter(rt: runtime.Runtime, job_id: str, session: Session, deferred: list,
+              lane: JobEvents | None) -> Callable[[str, str, dict], None]:
+    if lane is not None:  # PostgreSQL: written on the job's lane, in order, while the job goes on
+        # A copy: the job may change its dicts after reporting them; the event says what was reported.
+        return lambda stream, type, data: lane.submit(_write, rt, job_id, stream, type, frozen(data))
     # SQLite has one writer: once the job's own transaction has written (flushed), an event written
     # from another connection would wait on it forever. From then on events queue up and go out,
     # in order, right after the job's commit. PostgreSQL locks rows, so it never needs this.
@@ -34,10 +44,7 @@ def _reporter(rt: runtime.Runtime, job_id: str, session: Session,
         if wrote["flag"]:
             deferred.append((stream, type, data))
             return
-        if stream == job_stream and type == "progress":  # the lease renewal rides with the event
-            rt.transitions.progress(job_id, data, rt.settings.job_lease_seconds)
-        else:
-            rt.events.emit(stream, type, data)
+        _write(rt, job_id, stream, type, data)
 
     return report
 
@@ -74,9 +81,17 @@ def run_job(job_id: str, fn: JobFn) -> None:
                          tracked_skill_id=unseal(rt.settings.secret_key, sealed_skill)
                          if job.tracked_skill_id_hash else None,
                          cancelled=_cancel_checker(rt, job_id))
-        ctx.reporter = _reporter(rt, job_id, s, ctx.deferred)
+        lane = None if rt.db.is_sqlite else JobEvents(job_id)
+        ctx.reporter = _reporter(rt, job_id, s, ctx.deferred, lane)
         with LeaseKeeper(rt, job_id):
-            result = fn(s, ctx, **(job.args or {}))
+            try:
+                result = fn(s, ctx, **(job.args or {}))
+            except BaseException:
+                if lane is not None:
+                    lane.flush(raise_error=False)  # its own error wins; its events still precede `failed`
+                raise
+            if lane is not None:
+                lane.flush()  # before the commit: a report that failed fails the job, as in line
     for stream, type, data in ctx.deferred:
         rt.events.emit(stream, type, data)
     handover.give_outcome({"result": result, "artifact": ctx.artifact, "usage": ctx.usage or None})
