@@ -60,12 +60,12 @@ NOTES = """### Reading these figures
   message with no database and no HTTP at all, sent from the bench's own process. One POST per job
   is sent by wrk (`bench/throughput.py --client python` sends from Python threads instead, which
   took ~2 ms of the machine's CPU per request). Submitted in bursts (`POST /api/ops/canaries`, one
-  commit and one Redis round trip per burst) the worker is the bound: 0.64–0.75 on the AMD EPYC
-  where it was tuned, 0.32–0.34 on this Xeon 2.0 GHz (the worker's 4–5 ms of CPU a job).
+  commit and one Redis round trip per burst) the worker is the bound: 0.60–0.75 on the AMD EPYC
+  (2026-12-01), 0.32–0.34 on a Xeon 2.0 GHz (the worker's 4–5 ms of CPU a job there).
   Both run with the default worker (1 process × 4 threads) against Dramatiq with the same
   processes and threads; the 2,000-job runs last seconds, so expect ±15 % between runs.
 - Where the CPU of one POST per job goes (session 4, issue 17; every process's CPU time during 2,000
-  canaries, this 2-core Xeon 2.0 GHz): before, web (gunicorn, 2 gevent workers) 8.0 ms, worker 5.2
+  canaries, a 2-core Xeon 2.0 GHz): before, web (gunicorn, 2 gevent workers) 8.0 ms, worker 5.2
   ms, PostgreSQL 4.1 ms, Redis 0.8 ms, the Python load generator 2.4 ms per job, ~20 ms of CPU per
   job on 2 cores (≈ 80–90 jobs/s); bare Dramatiq spends ≈ 3 ms per message in all. After the cuts
   below: web 6.0–6.6 ms, worker 4.0–4.8 ms, PostgreSQL 2.5–3.3 ms, Redis 0.6 ms, wrk 0.1 ms
@@ -90,8 +90,9 @@ NOTES = """### Reading these figures
 - Why one POST per job stays far from 0.5 of bare Dramatiq here: the ratio asks the whole platform
   (an HTTP request through Flask with authentication, validation and an envelope; a row and an
   event in PostgreSQL; a claim, a progress step and a finish with their events) to cost at most
-  twice what Dramatiq spends moving one message with no database (≈ 3 ms of CPU on this machine),
-  i.e. ≈ 6 ms per job in all; the Python web front alone spends about that. Reaching it would take
+  twice what Dramatiq spends moving one message with no database (≈ 3 ms of CPU on the Xeon, ≈ 2 ms
+  on the EPYC), i.e. ≈ 4–6 ms per job in all; the Python web front alone spends about that (0.30 on
+  the EPYC, 0.145 on the Xeon). Reaching it would take
   a front that is not a Python WSGI app, or jobs that are not rows; bursts (`/api/ops/canaries`)
   are the way to submit many jobs quickly (about twice the jobs/s of one POST per job here).
 - Fixes made from the profiles (session 2; one POST per job 52 → 200–300 jobs/s, the worker alone ~700): a job's state change
@@ -119,7 +120,13 @@ NOTES = """### Reading these figures
 - LLM job latency: the platform's added time is the POST (auth, row + event), the broker hop, the
   claim, the job's own reads and writes, one progress step and the finish, and the SSE stream's
   delivery of `succeeded`. The fake OpenAI server sets TCP_NODELAY: without it every direct call
-  stalls ~40 ms on a delayed ACK, which would flatter the platform.
+  stalls ~40 ms on a delayed ACK, which would flatter the platform. Timeline on the EPYC (medians
+  from the POST's start): `queued` written 2.2 ms, POST answered 4.7, `started` 5.0, first progress
+  8.0, second progress (after the model call) 12.1, `succeeded` written 14.4 and received 15.4 ms.
+  A job's events are written on a lane thread of the worker (`workers/event_lanes.py`), in order,
+  while the job goes on (flushed before its commit and its terminal event): with a core busy the
+  added latency went from +20.8 to +18.3 ms; without its two progress events at all the job would
+  gain another ~1–2 ms, but progress on every job is part of the event contract.
 """
 
 
