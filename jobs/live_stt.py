@@ -210,7 +210,6 @@ class LiveTranscriber:
     long_close_seconds: float = LONG_CLOSE_SECONDS
     min_utterance: float = MIN_UTTERANCE_SECONDS
     steps: int = 0
-    decodes: int = 0
     _heard: int = 0  # samples of audio the latest decode heard (absolute)
 
     @classmethod
@@ -233,16 +232,13 @@ class LiveTranscriber:
         before = [w.text for w in self.agreement.committed if w.end <= self.offset + 0.01]
         return " ".join(before)[-_PROMPT_CHARS:].lstrip()
 
-    def _decode(self, audio: np.ndarray, final: bool = False, end: float | None = None,
-                until: float | None = None, closing: bool = False) -> tuple[list[Word], list[tuple[float, float]]]:
+    def _decode(self, audio: np.ndarray, using: Decode | None = None, end: float | None = None,
+                until: float | None = None) -> tuple[list[Word], list[tuple[float, float]]]:
         stop = len(audio) if end is None else int(round(end * SAMPLE_RATE))
         buf = audio[int(round(self.offset * SAMPLE_RATE)):stop]
         if len(buf) < SAMPLE_RATE // 10:
             return [], []
-        self.decodes += 1
-        decode = self.final_decode if final and self.final_decode is not None else self.decode
-        if closing and self.close_decode is not None:
-            decode = self.close_decode
+        decode = using or self.decode
         words, spans = decode(buf, self._context(), until=None if until is None else max(0.0, until - self.offset))
         limit = len(buf) / SAMPLE_RATE + self.offset
         return [shifted(w, self.offset) for w in words if w.start + self.offset < limit], spans
@@ -260,7 +256,7 @@ class LiveTranscriber:
             closed = self._closed_utterance(speech, min(total, speech_seconds if speech_seconds is not None else total))
             if closed is not None:
                 cut, speech_end = closed
-                words, _ = self._decode(audio, end=cut, until=speech_end, closing=True)
+                words, _ = self._decode(audio, self.close_decode, end=cut, until=speech_end)
                 commit = self.agreement.insert_final(words)
                 self._cut(cut)
                 self._heard = int(round(cut * SAMPLE_RATE))
@@ -291,7 +287,7 @@ class LiveTranscriber:
         until = _speech_end(speech, total) if speech is not None else None
         words, _ = self._decode(audio, until=until)
         if not words and self.final_decode is not None:
-            words, _ = self._decode(audio, final=True)  # e.g. the prompt made the model end too early
+            words, _ = self._decode(audio, self.final_decode)  # e.g. the prompt made the model end too early
         commit = self.agreement.insert_final(words) if words else self.agreement.insert_final(self.agreement.tentative)
         self._heard = len(audio)
         return self._update(commit, total)
