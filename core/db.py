@@ -174,6 +174,21 @@ class Database:
         return None  # pragma: no cover - the loop returns or raises
 
     @cached_property
+    def reader(self) -> sessionmaker:
+        """Sessions for reading (a web GET, a stream's replay). On PostgreSQL their connections come
+        from a pool of autocommit connections, so a read costs its statement alone, with no BEGIN
+        before it and no ROLLBACK after it (two round trips of every read-only request). Each
+        statement is its own transaction: a write made through one commits by itself, so anything
+        that must commit with something else belongs in `Session`. Pinged like the main pool, with
+        synchronous commits. SQLite: the ordinary sessions."""
+        if self.is_sqlite:
+            return self.Session
+        engine = make_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=25,
+                             connect_args=pg_connect_args(self.connect_timeout, self.statement_timeout))
+        _bounded_pre_ping(engine, self.connect_timeout)
+        return sessionmaker(engine, expire_on_commit=False)
+
+    @cached_property
     def _impatient(self) -> sessionmaker:
         """SQLite: sessions on a second engine whose writers give up after a quarter second instead
         of queueing for the write lock (a job's open transaction can hold it for long)."""
@@ -229,3 +244,5 @@ class Database:
             self._impatient.kw["bind"].dispose()
         if "autocommit" in self.__dict__:
             self.autocommit.dispose()
+        if "reader" in self.__dict__ and not self.is_sqlite:
+            self.reader.kw["bind"].dispose()

@@ -253,7 +253,7 @@ class EventLog:
             log.warning("publish of %s #%s failed: %s", event.stream, event.seq, exc)
 
     def replay(self, stream: str, after: int = 0, limit: int = 1000) -> list[Event]:
-        with self.db.Session() as s:
+        with self.db.reader() as s:
             rows = s.execute(
                 select(JobEvent).where(JobEvent.stream == stream, JobEvent.seq > after).order_by(JobEvent.seq).limit(limit)
             ).scalars()

@@ -299,7 +299,7 @@ def _wait_finished(job_id: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     database = state().runtime.db
     while time.monotonic() < deadline:
-        with database.Session() as s:
+        with database.reader() as s:
             status = s.execute(select(Job.status).where(Job.id == job_id)).scalar()
         if status in ("succeeded", "failed", "cancelled"):
             return True

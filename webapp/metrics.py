@@ -38,7 +38,7 @@ class PlatformCollector:
         if time.monotonic() - at < CACHE_SECONDS:
             return rows
         rt = runtime.get()
-        with rt.db.Session() as s:
+        with rt.db.reader() as s:
             rows = [(k, st, int(n)) for k, st, n in
                     s.execute(select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)).all()]
         self._jobs_cache = (time.monotonic(), rows)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from core.config import Settings
@@ -26,10 +26,17 @@ def settings() -> Settings:
     return state().settings
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def db() -> Session:
-    """The request's session, opened on first use; the view commits, teardown closes."""
+    """The request's session, opened on first use; the view commits, teardown closes. A GET or HEAD
+    reads through a reader session (core.db: no BEGIN or ROLLBACK round trips on PostgreSQL); the
+    writes a GET may make (a user's first row, a report's job) are each one statement."""
     if "db" not in g:
-        g.db = state().runtime.db.Session()
+        database = state().runtime.db
+        reading = has_request_context() and request.method in READ_METHODS
+        g.db = (database.reader if reading else database.Session)()
     return g.db
 
 

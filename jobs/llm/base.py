@@ -1,6 +1,7 @@
 """The engine-independent part of the LLM layer: config, the `LLM` base class and JSON helpers."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -70,6 +71,9 @@ def extract_json(text: str) -> Any:
     return json.loads(body)
 
 
+@functools.lru_cache(maxsize=64)
 def schema_instruction(schema: type[BaseModel]) -> str:
+    """The system message asking for `schema` (built once per schema class: pydantic's JSON schema
+    generation costs ~0.6 ms a call)."""
     return ("Reply with one JSON object only, no prose and no code fence, that validates against this JSON "
             f"schema:\n{json.dumps(schema.model_json_schema(), separators=(',', ':'))}")
