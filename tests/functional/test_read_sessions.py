@@ -1,0 +1,60 @@
+"""Reads need no transaction: a GET's statements run on autocommit connections (no BEGIN before them,
+no ROLLBACK after), a POST's writes in one transaction, through HTTP on PostgreSQL."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import event
+
+from tests.support.client import ApiClient, data
+
+
+@contextmanager
+def statements_of_requests(platform) -> Iterator[list[tuple[str, bool, str]]]:  # noqa: ANN001
+    """(engine, autocommit, statement) of every statement the HTTP server's request threads send."""
+    db = platform.runtime.db
+    engines = {"main": db.engine, "reader": db.reader.kw["bind"]}
+    seen: list[tuple[str, bool, str]] = []
+    hooks = []
+    for name, engine in engines.items():
+        def hook(conn, _cursor, statement, *_args, _name=name) -> None:  # noqa: ANN001
+            if "process_request" in threading.current_thread().name:
+                seen.append((_name, bool(conn.connection.driver_connection.autocommit), statement))
+        event.listen(engine, "before_cursor_execute", hook)
+        hooks.append((engine, hook))
+    try:
+        yield seen
+    finally:
+        for engine, hook in hooks:
+            event.remove(engine, "before_cursor_execute", hook)
+
+
+def test_a_get_reads_outside_any_transaction_and_a_post_writes_in_one(platform, admin_client: ApiClient) -> None:  # noqa: ANN001
+    with statements_of_requests(platform) as seen:
+        job = data(admin_client.post("/api/ops/canary", json={}))
+    assert seen and all(engine == "main" and not autocommit for engine, autocommit, _ in seen), seen
+    assert any("INSERT INTO jobs" in s for _, _, s in seen)
+    admin_client.wait_job(job["job_id"])
+
+    with statements_of_requests(platform) as seen:
+        got = data(admin_client.get(f"/api/jobs/{job['job_id']}"))
+        events = admin_client.sse(f"/api/jobs/{job['job_id']}/events")
+    assert got["status"] == "succeeded" and events[-1].type == "succeeded"
+    assert seen and all(engine == "reader" and autocommit for engine, autocommit, _ in seen), seen
+    assert any("FROM events" in s for _, _, s in seen)  # the stream's replay
+
+
+def test_a_get_that_starts_a_job_still_writes_it_whole(client: ApiClient) -> None:
+    """GET /api/interviews/{id}/report enqueues its job from a read session: the row and its `queued`
+    event are one statement, so the job exists, runs and its stream starts at `queued`."""
+    iid = data(client.post("/api/interviews", json={}))["id"]
+    r = client.get(f"/api/interviews/{iid}/report", headers={"Prefer": "respond-async"})
+    assert r.status_code in (200, 202), r.text
+    if r.status_code == 202:
+        job_id = data(r)["job_id"]
+        assert client.wait_job(job_id)["status"] == "succeeded"
+        events = client.sse(f"/api/jobs/{job_id}/events")
+        assert [e.type for e in events][0] == "queued" and events[-1].type == "succeeded"
+    assert client.get(f"/api/interviews/{iid}/report").status_code == 200
