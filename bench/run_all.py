@@ -128,6 +128,18 @@ NOTES = """### Reading these figures
   added latency went from +20.8 to +18.3 ms (a third run, 01:00 UTC: +16.4 ms idle, +19.0 ms busy:
   the busy figure holds the target by 1–2 ms, no more); without its two progress events at all the job would
   gain another ~1–2 ms, but progress on every job is part of the event contract.
+- Reads without a transaction (session 6): psycopg2 sends `BEGIN` as a round trip of its own before
+  a transaction's first statement, and the pool's reset sends `ROLLBACK` after a read-only one. GET
+  and HEAD requests, a stream's replay, the report's wait and the metrics count now read through
+  `Database.reader`, a pool of autocommit connections (its own engine: switching a pooled connection
+  to autocommit and back costs a `SET default_transaction_isolation` round trip), pinged like the main
+  pool. `GET /api/jobs/{id}` in process: 2 statements instead of 4, ~0.8 ms less CPU; wrk ratio 0.43 →
+  0.47–0.53 on the same machine. The writes a GET may make (a user's first row, the report's job row
+  with its `queued` event) are single statements. The LLM job's system message (a pydantic JSON
+  schema, 0.64 ms to build) is built once per schema, and workers with an OpenAI key import the SDK
+  at start (0.9 s the first LLM job used to wait). Measured and not kept: a deque and an Event in
+  place of each SSE subscriber's `queue.Queue` (1,000 gevent readers all woken: 16.6–19.6 ms against
+  the Queue's 11.1–11.6 ms); gevent's own Queue (9.7–10.3 ms, not worth a second code path).
 """
 
 
