@@ -138,11 +138,18 @@ class Database:
             # A live server cancels a slow statement itself (statement_timeout); this side gives up
             # only when the server does not answer at all.
             pgwait.install(connect_seconds=connect_timeout, statement_seconds=statement_timeout + 2)
-            engine_kw.setdefault("connect_args", pg_connect_args(connect_timeout, statement_timeout))
-        self.engine = make_engine(url, **engine_kw)
+            self.engine = self._pg_engine(**engine_kw)
+        else:
+            self.engine = make_engine(url, **engine_kw)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
-        if not self.is_sqlite:
-            _bounded_pre_ping(self.engine, connect_timeout)
+
+    def _pg_engine(self, **kw: object) -> Engine:
+        """A PostgreSQL engine with this database's libpq settings, its pre-ping bounded by the
+        connect timeout (the main pool and the readers' pool)."""
+        kw.setdefault("connect_args", pg_connect_args(self.connect_timeout, self.statement_timeout))
+        engine = make_engine(self.url, **kw)
+        _bounded_pre_ping(engine, self.connect_timeout)
+        return engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -183,10 +190,8 @@ class Database:
         synchronous commits. SQLite: the ordinary sessions."""
         if self.is_sqlite:
             return self.Session
-        engine = make_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=25,
-                             connect_args=pg_connect_args(self.connect_timeout, self.statement_timeout))
-        _bounded_pre_ping(engine, self.connect_timeout)
-        return sessionmaker(engine, expire_on_commit=False)
+        return sessionmaker(self._pg_engine(isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=25),
+                            expire_on_commit=False)
 
     @cached_property
     def _impatient(self) -> sessionmaker:

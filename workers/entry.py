@@ -27,7 +27,7 @@ if os.environ.get("VOICEMOCK_PRELOAD_STT", "1") == "1":
 
     threading.Thread(target=_preload, name="stt-preload", daemon=True).start()
 
-if settings.openai_api_key:  # the SDK takes ~0.5 s to import: not on the first LLM job's clock
+if settings.openai_api_key:  # the SDK takes ~0.9 s to import: not on the first LLM job's clock
     threading.Thread(target=lambda: __import__("jobs.llm.openai_engine"), name="openai-preload", daemon=True).start()
 
 # Operations (issue 5): workers stamp a liveness set for `/metrics`, and expose their own job metrics
