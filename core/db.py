@@ -193,6 +193,14 @@ class Database:
         return sessionmaker(self._pg_engine(isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=25),
                             expire_on_commit=False)
 
+    def on_reader(self, run: Callable[[Connection], Row | None]) -> Row | None:
+        """PostgreSQL: `run(conn)` on a connection of the readers' pool (autocommit, synchronous
+        commits, pinged after rest): a read outside any transaction, or a write of one statement that
+        must be on disk once the caller answers (a new job: `Transitions.create_alone`)."""
+        assert not self.is_sqlite, "SQLite has no readers' pool of its own"
+        with self.reader.kw["bind"].connect() as conn:
+            return run(conn)
+
     @cached_property
     def _impatient(self) -> sessionmaker:
         """SQLite: sessions on a second engine whose writers give up after a quarter second instead

@@ -47,9 +47,12 @@ class Prepared:
                    else f"EXECUTE {name}")
 
 
-def run(db: Database, stmt: Prepared, params: dict) -> Row | None:
+def run(db: Database, stmt: Prepared, params: dict, *, durable: bool = False) -> Row | None:
     """Execute `stmt` on the autocommit engine (`Database.on_autocommit`: a connection found dead is
-    replaced and the statement tried once more); the first row or None."""
+    replaced and the statement tried once more); the first row or None. `durable`: on the readers'
+    pool instead (`Database.on_reader`), whose commits wait for the WAL flush."""
+    if durable:
+        return db.on_reader(lambda conn: _execute(conn, stmt, params))
     return db.on_autocommit(lambda conn: _execute(conn, stmt, params))
 
 

@@ -10,7 +10,7 @@ from core.clock import utcnow
 from core.errors import ValidationFailed
 from core.plans import month_start, next_month
 from jobs.reconciliation import reconcile
-from webapp.auth import current_user, is_admin, login_required
+from webapp.auth import authenticate, is_admin, login_required
 from webapp.envelope import ok
 from webapp.openapi import document
 from webapp.state import db, settings
@@ -53,8 +53,8 @@ def reconciliation() -> Response:
     if (last.year - start.year) * 12 + last.month - start.month > 36:
         raise ValidationFailed([{"path": "to", "message": "at most 36 months per report"}])
     end = next_month(last)
-    user = current_user()
-    scope = None if is_admin(user) else user.id  # document 004: "analytics data for dashboard"
+    caller = authenticate()
+    scope = None if is_admin(caller.principal) else caller.user_id  # document 004: "analytics data for dashboard"
     report = reconcile(db(), settings(), start, end, user_id=scope)
     return ok({"from": start.date().isoformat(), "to": end.date().isoformat(),
                "scope": "all" if scope is None else "user", **report})

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
@@ -11,19 +10,43 @@ from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import tokens
+from core import principals, tokens
 from core.errors import Forbidden, Unauthorized
 from core.models import DeletedSubject, User
+from core.principals import Principal
 from webapp import supabase_cookies
-from webapp.state import db, settings
+from webapp.state import db, settings, state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
 class Caller:
-    user: User
-    session_id: str | None = None  # set when authenticated by a session token
+    """The authenticated caller: its account's principal (read on every request, core/principals.py)
+    and, loaded on first use, its ORM row (`user`) for the handlers that read or change more."""
+
+    __slots__ = ("principal", "session_id", "_user")
+
+    def __init__(self, principal: Principal, session_id: str | None = None, user: User | None = None) -> None:
+        self.principal = principal
+        self.session_id = session_id  # set when authenticated by a session token
+        self._user = user
+
+    @classmethod
+    def of_user(cls, user: User, session_id: str | None = None) -> "Caller":
+        return cls(Principal.of(user), session_id, user)
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.id
+
+    @property
+    def user(self) -> User:
+        if self._user is None:
+            user = db().get(User, self.principal.id)
+            if user is None or user.deleted_at is not None:  # deleted since the principal was read
+                raise Unauthorized("account deleted")
+            self._user = user
+        return self._user
 
 
 def _bearer() -> str | None:
@@ -36,7 +59,18 @@ def _bearer() -> str | None:
     return token.strip()
 
 
+def caller_for_claims(claims: dict[str, Any]) -> Caller:
+    """The caller an access token's claims name; its account is made on its first request."""
+    principal = principals.by_subject(state().runtime.db, db, str(claims["sub"]))
+    if principal is None:
+        return Caller.of_user(user_for_claims(claims))
+    if principal.deleted_at is not None:
+        raise Unauthorized("account deleted")
+    return Caller(principal)
+
+
 def user_for_claims(claims: dict[str, Any]) -> User:
+    """The ORM row of an access token's subject, made (committed) when absent."""
     session = db()
     subject = str(claims["sub"])
     user = session.execute(select(User).where(User.subject == subject)).scalar_one_or_none()
@@ -67,7 +101,7 @@ def _refuse_purged(subject: str, claims: dict[str, Any]) -> None:
         raise Unauthorized("account deleted")
 
 
-def is_admin(user: User) -> bool:
+def is_admin(user: User | Principal) -> bool:
     """Admin status, decided on every request: the database role or VOICEMOCK_ADMIN_EMAILS."""
     if user.is_admin:
         return True
@@ -75,11 +109,11 @@ def is_admin(user: User) -> bool:
     return bool(email) and email in {e.strip().lower() for e in settings().admin_emails}
 
 
-def _user_by_id(user_id: str) -> User:
-    user = db().get(User, user_id)
-    if user is None or user.deleted_at is not None:
+def _principal_by_id(user_id: str) -> Principal:
+    principal = principals.by_id(state().runtime.db, db, user_id)
+    if principal is None or principal.deleted_at is not None:
         raise Unauthorized("unknown user")
-    return user
+    return principal
 
 
 def authenticate(*, allow_session: bool = False, stream: str | None = None) -> Caller:
@@ -90,21 +124,21 @@ def authenticate(*, allow_session: bool = False, stream: str | None = None) -> C
     caller: Caller | None = None
     if token:
         claims = tokens.verify_access_token(settings(), token)
-        caller = Caller(user=user_for_claims(claims))
+        caller = caller_for_claims(claims)
     elif allow_session and request.headers.get("X-Session-Token"):
         claims = tokens.verify_session_token(settings(), request.headers["X-Session-Token"])
-        caller = Caller(user=_user_by_id(claims["sub"]), session_id=claims["sid"])
+        caller = Caller(_principal_by_id(claims["sub"]), session_id=claims["sid"])
     elif stream is not None and request.args.get("st"):
         claims = tokens.verify_stream_token(settings(), request.args["st"], stream)
-        caller = Caller(user=_user_by_id(claims["sub"]))
+        caller = Caller(_principal_by_id(claims["sub"]))
     elif settings().jwt_jwks_url and (cookie := supabase_cookies.access_token(request.cookies)):
         claims = tokens.verify_access_token(settings(), cookie)
         supabase_cookies.check_origin(settings().cors_origins)  # CSRF: cookies ride along cross-site
-        caller = Caller(user=user_for_claims(claims))
+        caller = caller_for_claims(claims)
     if caller is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
     g.caller = caller
-    structlog.contextvars.bind_contextvars(user_id=caller.user.id)
+    structlog.contextvars.bind_contextvars(user_id=caller.user_id)
     return caller
 
 
@@ -114,7 +148,13 @@ def has_cookie_credentials() -> bool:
 
 
 def current_user() -> User:
+    """The caller's ORM row (read on first use): for handlers that read or change the account."""
     return authenticate().user
+
+
+def current_user_id() -> str:
+    """The caller's account id, with no read beyond authentication's."""
+    return authenticate().user_id
 
 
 def login_required(fn: F) -> F:
@@ -130,7 +170,7 @@ def login_required(fn: F) -> F:
 def admin_required(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not is_admin(authenticate().user):
+        if not is_admin(authenticate().principal):
             raise Forbidden("administrators only")
         return fn(*args, **kwargs)
 

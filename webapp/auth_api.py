@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 from core import tokens
 from core.errors import Forbidden
 from core.ids import new_id
-from webapp.auth import current_user, is_admin, login_required
+from webapp.auth import authenticate, is_admin, login_required
 from webapp.envelope import ok
 from webapp.state import settings
 
@@ -25,5 +25,5 @@ def guest() -> Response:
 @bp.get("/me")
 @login_required
 def me() -> Response:
-    u = current_user()
+    u = authenticate().principal
     return ok({"id": u.id, "email": u.email, "is_admin": is_admin(u), "is_guest": u.is_guest, "plan": u.plan})

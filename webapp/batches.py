@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import Batch, BatchItem, Job, Resume
 from jobs import batches, resumes
-from webapp.auth import authenticate, current_user, login_required, stream_url
+from webapp.auth import authenticate, current_user_id, login_required, stream_url
 from webapp.enqueue import new_job, submit
 from webapp.envelope import ok
 from webapp.resumes import RESUME_GIVEN, GenType
@@ -137,10 +137,9 @@ def _commit_and_send(created: list[Job]) -> None:
 @login_required
 def create() -> Response:
     body = json_body(BatchIn)
-    user = current_user()
     items = list(body.items or []) + [ItemIn(job_description=jd) for jd in body.job_descriptions or []]
     defaults = {"type": body.type, "resume_id": body.resume_id, "resume_text": body.resume_text}
-    batch = Batch(user_id=user.id, kind=KIND, closed=not body.open, total=0, options={"type": body.type})
+    batch = Batch(user_id=current_user_id(), kind=KIND, closed=not body.open, total=0, options={"type": body.type})
     session = db()
     session.add(batch)
     session.flush()
@@ -156,7 +155,7 @@ def create() -> Response:
 @login_required
 def add_items(batch_id: str) -> Response:
     body = json_body(ItemsIn)
-    batch = _owned(batch_id, current_user().id)
+    batch = _owned(batch_id, current_user_id())
     if batch.closed:
         raise Conflict("the batch is closed; create a new one", stage="batch")
     defaults = {"type": "tailor", **(batch.options or {})}
@@ -176,7 +175,7 @@ def _finish_if_done(batch: Batch) -> None:
 @bp.post("/api/batches/<batch_id>/close")
 @login_required
 def close(batch_id: str) -> Response:
-    batch = _owned(batch_id, current_user().id)
+    batch = _owned(batch_id, current_user_id())
     if not batch.closed:
         batch.closed = True
         db().commit()
@@ -188,7 +187,7 @@ def close(batch_id: str) -> Response:
 @bp.get("/api/batches/<batch_id>")
 @login_required
 def get_one(batch_id: str) -> Response:
-    batch = _owned(batch_id, current_user().id)
+    batch = _owned(batch_id, current_user_id())
     _finish_if_done(batch)
     db().refresh(batch)
     return ok({**batches.summary(db(), batch), **_links(batch)})
@@ -198,7 +197,7 @@ def get_one(batch_id: str) -> Response:
 @login_required
 def list_items(batch_id: str) -> Response:
     q = query(ItemsQuery)
-    batch = _owned(batch_id, current_user().id)
+    batch = _owned(batch_id, current_user_id())
     rows = db().execute(select(BatchItem, Job).join(Job, Job.id == BatchItem.job_id)
                         .where(BatchItem.batch_id == batch.id).order_by(BatchItem.position)
                         .offset(q.offset).limit(q.limit)).all()
@@ -210,6 +209,6 @@ def list_items(batch_id: str) -> Response:
 @bp.get("/api/batches/<batch_id>/events")
 def events(batch_id: str) -> Response:
     caller = authenticate(stream=f"batch:{batch_id}")
-    batch = _owned(batch_id, caller.user.id)
+    batch = _owned(batch_id, caller.user_id)
     _finish_if_done(batch)
     return stream_response(batch.stream, close_on_terminal=True)

@@ -12,7 +12,7 @@ from core.errors import NotFound, ValidationFailed
 from core.models import StripeEvent
 from core.plans import get_plan, month_start, next_month, used
 from jobs.billing import HANDLED
-from webapp.auth import current_user, login_required
+from webapp.auth import authenticate, login_required
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import error, ok
 from webapp.openapi import document
@@ -84,7 +84,7 @@ def stripe_webhook() -> Response:
 @document(summary="The caller's plan, quotas and this month's usage", tags=["billing"], data={"type": "object"})
 @login_required
 def usage() -> Response:
-    user = current_user()
+    user = authenticate().principal
     now = utcnow()
     plan = get_plan(user.plan, settings())
     since = month_start(now)

@@ -16,7 +16,7 @@ from core.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, Validat
 from core.models import CopilotChunk, CopilotSession, JobEvent
 from jobs import copilot
 from jobs.stt import probe_audio
-from webapp.auth import authenticate, current_user, login_required, stream_url
+from webapp.auth import authenticate, current_user_id, login_required, stream_url
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
 from webapp.openapi import document
@@ -86,7 +86,7 @@ def _chunk_dict(c: CopilotChunk) -> dict:
 @login_required
 def start() -> Response:
     body = json_body(StartCopilot, allow_empty=True)
-    cop = CopilotSession(user_id=current_user().id, mode=body.mode, role=body.role, company=body.company)
+    cop = CopilotSession(user_id=current_user_id(), mode=body.mode, role=body.role, company=body.company)
     session = db()
     session.add(cop)
     session.commit()
@@ -98,7 +98,7 @@ def start() -> Response:
 def stop() -> Response:
     body = json_body(StopCopilot)
     session = db()
-    cop = copilot.owned(session, body.session_id, current_user().id)
+    cop = copilot.owned(session, body.session_id, current_user_id())
     if cop.status != "stopped":
         cop.status = "stopped"
         cop.stopped_at = utcnow()
@@ -112,7 +112,7 @@ def stop() -> Response:
 def history() -> Response:
     q = query(HistoryQuery)
     session = db()
-    user_id = current_user().id
+    user_id = current_user_id()
     total = session.execute(select(func.count()).select_from(CopilotSession)
                             .where(CopilotSession.user_id == user_id)).scalar() or 0
     rows = session.execute(select(CopilotSession).where(CopilotSession.user_id == user_id)
@@ -130,7 +130,7 @@ def purge() -> Response:
     days = settings().retention_copilot_days if q.older_than_days is None else q.older_than_days
     session = db()
     cutoff = utcnow() - timedelta(days=days)
-    ids = list(session.execute(select(CopilotSession.id).where(CopilotSession.user_id == current_user().id,
+    ids = list(session.execute(select(CopilotSession.id).where(CopilotSession.user_id == current_user_id(),
                                                                CopilotSession.created_at < cutoff)).scalars())
     storage = state().runtime.storage
     if ids:
@@ -147,7 +147,7 @@ def purge() -> Response:
 @bp.get("/<session_id>")
 @login_required
 def get_one(session_id: str) -> Response:
-    return ok(session_dict(copilot.owned(db(), session_id, current_user().id)))
+    return ok(session_dict(copilot.owned(db(), session_id, current_user_id())))
 
 
 def _chunk_from_request() -> tuple[ChunkIn, bytes | None]:
@@ -208,7 +208,7 @@ def _audio_chunk(cop: CopilotSession, body: ChunkIn, audio: bytes) -> CopilotChu
 @login_required
 def post_event(session_id: str) -> Response:
     session = db()
-    cop = copilot.owned(session, session_id, current_user().id)
+    cop = copilot.owned(session, session_id, current_user_id())
     if cop.status != "active":
         raise Conflict("this copilot session has stopped", stage="session")
     body, audio = _chunk_from_request()
@@ -246,7 +246,7 @@ def post_event(session_id: str) -> Response:
 @bp.get("/<session_id>/stream")
 def stream(session_id: str) -> Response:
     caller = authenticate(stream=f"copilot:{session_id}")
-    copilot.owned(db(), session_id, caller.user.id)
+    copilot.owned(db(), session_id, caller.user_id)
     return stream_response(f"copilot:{session_id}", close_on_terminal=False, close_on=("stopped",))
 
 
@@ -260,7 +260,7 @@ def _transcript(cop_id: str) -> dict:
 @bp.get("/<session_id>/transcript")
 @login_required
 def get_transcript(session_id: str) -> Response:
-    cop = copilot.owned(db(), session_id, current_user().id)
+    cop = copilot.owned(db(), session_id, current_user_id())
     return ok(_transcript(cop.id))
 
 
@@ -269,7 +269,7 @@ def get_transcript(session_id: str) -> Response:
 def post_transcript(session_id: str) -> Response:
     """With a `content`, append it as a transcript chunk (no suggestion); always answer the full transcript."""
     session = db()
-    cop = copilot.owned(session, session_id, current_user().id)
+    cop = copilot.owned(session, session_id, current_user_id())
     body = json_body(AppendTranscript, allow_empty=True)
     if body.content:
         if cop.status != "active":
@@ -287,7 +287,7 @@ def post_transcript(session_id: str) -> Response:
 @login_required
 def summarize(session_id: str) -> Response:
     session = db()
-    cop = copilot.owned(session, session_id, current_user().id)
+    cop = copilot.owned(session, session_id, current_user_id())
     job = new_job("copilot.summarize", user_id=cop.user_id, args={"session_id": cop.id}, subject_id=cop.id)
     session.commit()
     submit(job)

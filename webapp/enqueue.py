@@ -55,9 +55,23 @@ def enqueue_many(kind: str, *, user_id: str, args: list[dict[str, Any]]) -> list
     return jobs
 
 
+def _session_untouched() -> bool:
+    """Nothing read or written yet in the request's session (no transaction, nothing pending)."""
+    session = g.get("db")
+    return session is None or not (session.in_transaction() or session.new or session.dirty or session.deleted)
+
+
 def enqueue(kind: str, *, user_id: str, args: dict[str, Any] | None = None, subject_id: str | None = None,
             batch_id: str | None = None) -> Job:
-    job = new_job(kind, user_id=user_id, args=args, subject_id=subject_id, batch_id=batch_id)
-    db().commit()
+    """Create a job (row and `queued` event, committed) and send it. A request that wrote nothing
+    else (PostgreSQL) writes them in one statement of their own (Transitions.create_alone);
+    otherwise they commit with the request's other changes."""
+    transitions = state().runtime.transitions
+    if transitions.one_statement and _session_untouched():
+        job = _job_row(kind, user_id=user_id, args=args, subject_id=subject_id, batch_id=batch_id)
+        job.queued_event = transitions.create_alone(job, {"kind": kind})
+    else:
+        job = new_job(kind, user_id=user_id, args=args, subject_id=subject_id, batch_id=batch_id)
+        db().commit()
     submit(job)
     return job

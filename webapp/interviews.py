@@ -17,7 +17,7 @@ from jobs import interviews as iv
 from jobs import question_bank, reports
 from jobs.exports import FORMATS
 from jobs.practice import add_question, question_dict
-from webapp.auth import current_user, login_required
+from webapp.auth import current_user_id, login_required
 from webapp.enqueue import enqueue, job_links
 from webapp.envelope import ok
 from webapp.openapi import NOT_BLANK, document
@@ -113,7 +113,7 @@ REPORT_DATA = {"type": "object", "properties": {
 
 def owned(interview_id: str) -> Interview:
     interview = db().get(Interview, interview_id)
-    if interview is None or interview.user_id != current_user().id or interview.deleted_at is not None:
+    if interview is None or interview.user_id != current_user_id() or interview.deleted_at is not None:
         raise NotFound("interview not found")
     return interview
 
@@ -143,7 +143,7 @@ def detail_dict(i: Interview) -> dict:
 @login_required
 def list_interviews() -> Response:
     q = query(ListQuery)
-    where = [Interview.user_id == current_user().id, Interview.deleted_at.is_(None)]
+    where = [Interview.user_id == current_user_id(), Interview.deleted_at.is_(None)]
     if q.mode:
         where.append(Interview.mode == q.mode)
     session = db()
@@ -162,7 +162,7 @@ def create_interview() -> Response:
     # Free text: the question bank maps the role (or falls back to general) and the type (or any type).
     role_words = body.role or body.job_type or "general"
     focus_words = body.type or body.focus_area or "behavioral"
-    interview = Interview(id=new_id("int"), user_id=current_user().id, mode="text", status="active",
+    interview = Interview(id=new_id("int"), user_id=current_user_id(), mode="text", status="active",
                           title=body.title or question_bank.title_for(role_words, focus_words),
                           job_type=role_words[:60], focus_area=question_bank.normalize_type(focus_words) or "mixed",
                           difficulty=body.difficulty, question_count=body.question_count)

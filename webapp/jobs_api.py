@@ -13,7 +13,7 @@ from core import jobstore, tokens
 from core.clock import iso
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import Job
-from webapp.auth import SYSTEM_SUBJECT, authenticate, current_user, login_required, stream_url
+from webapp.auth import SYSTEM_SUBJECT, authenticate, current_user_id, login_required, stream_url
 from webapp.envelope import ok
 from webapp.errors import scrub_paths
 from webapp.openapi import document
@@ -59,7 +59,7 @@ def _followed_job(job_id: str, *, stream: str | None = None) -> Job:
         authenticate(allow_session=True, stream=stream)  # without any credentials: 401, as for any job
         raise NotFound("job not found")
     caller = authenticate(allow_session=True, stream=stream)
-    if job is None or job.user_id != caller.user.id:
+    if job is None or job.user_id != caller.user_id:
         raise NotFound("job not found")
     if caller.session_id is not None and job.subject_id != caller.session_id:
         raise NotFound("job not found")
@@ -92,7 +92,7 @@ def job_events(job_id: str) -> Response:
 @bp.get("/<job_id>/artifact")
 @login_required
 def job_artifact(job_id: str) -> Response:
-    job = owned_job(job_id, current_user().id)
+    job = owned_job(job_id, current_user_id())
     if job.status != "succeeded":
         raise Conflict(f"job is {job.status}; the artifact is ready when it has succeeded", stage="artifact")
     if not job.artifact_key:
@@ -111,7 +111,7 @@ def job_artifact(job_id: str) -> Response:
 @login_required
 def cancel_job(job_id: str) -> Response:
     session = db()
-    job = owned_job(job_id, current_user().id)
+    job = owned_job(job_id, current_user_id())
     if job.finished:
         raise Conflict(f"job already {job.status}", stage="cancel")
     if job.status == "queued":
@@ -149,7 +149,7 @@ def _encode_cursor(job: Job) -> str:
 @login_required
 def list_jobs() -> Response:
     q = query(JobListQuery)
-    stmt = select(Job).where(Job.user_id == current_user().id)
+    stmt = select(Job).where(Job.user_id == current_user_id())
     if q.status:
         stmt = stmt.where(Job.status == q.status)
     if q.kind:

@@ -51,7 +51,7 @@ def _caller_session(session_id: str | None) -> Interview:
         raise Unauthorized("send X-Session-Token (or a bearer token)")
     if caller.session_id is not None and caller.session_id != sid:
         raise NotFound("session not found")
-    return practice.get_owned(db(), sid, caller.user.id)
+    return practice.get_owned(db(), sid, caller.user_id)
 
 
 def _caller_turn(turn_id: str) -> tuple[Turn, Interview]:
@@ -62,7 +62,7 @@ def _caller_turn(turn_id: str) -> tuple[Turn, Interview]:
     job = db().get(Job, turn.job_id)
     if job is None or job.kind != KIND:  # a one-shot turn (POST /turn) takes no chunks
         raise NotFound("live turn not found")
-    interview = practice.get_owned(db(), turn.interview_id, caller.user.id)
+    interview = practice.get_owned(db(), turn.interview_id, caller.user_id)
     return turn, interview
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.clock import iso
 from core.errors import ServiceUnavailable
 from core.models import Job, User
-from webapp.auth import admin_required, current_user
+from webapp.auth import admin_required, current_user_id
 from webapp.enqueue import enqueue, enqueue_many, job_links
 from webapp.envelope import ok
 from webapp.state import db, state
@@ -35,7 +35,7 @@ class CanaryRequest(Strict):
 @admin_required
 def canary() -> Response:
     body = json_body(CanaryRequest, allow_empty=True)
-    job = enqueue("ops.canary", user_id=current_user().id, args=body.model_dump())
+    job = enqueue("ops.canary", user_id=current_user_id(), args=body.model_dump())
     return ok(job_links(job), status=202)
 
 
@@ -49,7 +49,7 @@ def canaries() -> Response:
     """A burst of identical canaries (load-testing a deployment): one commit, one broker round trip."""
     body = json_body(CanaryBurst)
     args = body.model_dump(exclude={"count"})
-    jobs = enqueue_many("ops.canary", user_id=current_user().id, args=[dict(args) for _ in range(body.count)])
+    jobs = enqueue_many("ops.canary", user_id=current_user_id(), args=[dict(args) for _ in range(body.count)])
     return ok({"count": len(jobs), "jobs": [job_links(j) for j in jobs]}, status=202)
 
 

@@ -13,9 +13,10 @@ from core.clock import utcnow
 from core.errors import Conflict, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed
 from core.ids import new_id
 from core.models import Interview, Question, Turn, User
+from core.principals import Principal
 from jobs import practice, question_bank, resumes
 from jobs.stt import probe_audio
-from webapp.auth import Caller, authenticate, current_user, has_cookie_credentials, stream_url, user_for_claims
+from webapp.auth import Caller, authenticate, has_cookie_credentials, stream_url, user_for_claims
 from webapp.billing import enforce_quota, meter
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
@@ -45,18 +46,18 @@ class StartSession(Strict):
     resume_id: str | None = Field(default=None, min_length=1, max_length=40)
 
 
-def _caller_or_guest() -> User:
+def _caller_or_guest() -> Principal:
     """Document 000 starts with `POST /session/start` and no credentials: where guests are allowed
     (embedded mode), a caller without any becomes a new guest (the answer carries its access token)."""
     has_credentials = (request.headers.get("Authorization") or request.headers.get("X-Session-Token")
                        or has_cookie_credentials())
     if has_credentials or not settings().allow_guest:
-        return current_user()
+        return authenticate().principal
     subject = new_id("guest")
     user = user_for_claims({"sub": subject, "guest": True})
     g.guest_token = tokens.mint_access_token(settings(), subject, guest=True, ttl=7 * 24 * 3600)
-    g.caller = Caller(user=user)
-    return user
+    g.caller = Caller.of_user(user)
+    return g.caller.principal
 
 
 @bp.post("/session/start")
@@ -110,7 +111,7 @@ def _session_for_caller(session_id: str | None = None) -> Interview:
         raise Unauthorized("send X-Session-Token (or a bearer token with a session_id field)")
     if caller.session_id is not None and caller.session_id != sid:
         raise NotFound("session not found")
-    return practice.get_owned(db(), sid, caller.user.id)
+    return practice.get_owned(db(), sid, caller.user_id)
 
 
 def _audio_upload() -> tuple[bytes, str]:
@@ -179,7 +180,7 @@ def get_session(session_id: str) -> Response:
 @bp.get("/session/<session_id>/events")
 def session_events(session_id: str) -> Response:
     caller = authenticate(allow_session=True, stream=f"session:{session_id}")
-    practice.get_owned(db(), session_id, caller.user.id)
+    practice.get_owned(db(), session_id, caller.user_id)
     return stream_response(f"session:{session_id}", close_on_terminal=False)
 
 

@@ -12,7 +12,7 @@ from core.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, Validat
 from core.ids import new_id
 from core.models import Resume, ResumeGeneration
 from jobs import resume_parse, resumes
-from webapp.auth import current_user, login_required
+from webapp.auth import current_user_id, login_required
 from webapp.enqueue import job_links, new_job, submit
 from webapp.envelope import ok
 from webapp.openapi import NOT_BLANK, document
@@ -92,7 +92,7 @@ def generation_dict(g: ResumeGeneration) -> dict:
 def list_resumes() -> Response:
     q = query(PageQuery)
     session = db()
-    uid = current_user().id
+    uid = current_user_id()
     total = session.execute(select(func.count()).select_from(Resume).where(Resume.user_id == uid)).scalar() or 0
     rows = session.execute(select(Resume).where(Resume.user_id == uid)
                            .order_by(Resume.created_at.desc(), Resume.id.desc()).offset(q.offset).limit(q.limit)).scalars()
@@ -107,7 +107,7 @@ def create() -> Response:
     if not text:
         raise ValidationFailed([{"path": "content", "message": "the resume's content is required"}])
     sections = body.sections if body.sections is not None else resume_parse.split_sections(text)
-    r = Resume(user_id=current_user().id, title=body.name or body.title or "Resume", source="manual",
+    r = Resume(user_id=current_user_id(), title=body.name or body.title or "Resume", source="manual",
                status="ready", text=text, sections=sections)
     session = db()
     session.add(r)
@@ -137,11 +137,11 @@ def upload() -> Response:
     off_loop(resume_parse.sniff, data, kind)
     session = db()
     resume_id = new_id("res")
-    key = state().runtime.storage.save(f"resumes/{current_user().id}/{resume_id}.{kind}", data)
+    key = state().runtime.storage.save(f"resumes/{current_user_id()}/{resume_id}.{kind}", data)
     name = (request.form.get("name") or request.form.get("title") or "").strip()  # document 004: `name`
     title = (name or file.filename or "Resume")[:200]
-    job = new_job("resume.parse", user_id=current_user().id, args={"resume_id": resume_id}, subject_id=resume_id)
-    session.add(Resume(id=resume_id, user_id=current_user().id, title=title, source="upload", status="parsing",
+    job = new_job("resume.parse", user_id=current_user_id(), args={"resume_id": resume_id}, subject_id=resume_id)
+    session.add(Resume(id=resume_id, user_id=current_user_id(), title=title, source="upload", status="parsing",
                        filename=(file.filename or "")[:255], file_type=kind, file_key=key, file_size=len(data),
                        parse_job_id=job.id))
     session.commit()
@@ -155,7 +155,7 @@ def upload() -> Response:
 def history() -> Response:
     q = query(PageQuery)
     session = db()
-    stmt = select(ResumeGeneration).where(ResumeGeneration.user_id == current_user().id)
+    stmt = select(ResumeGeneration).where(ResumeGeneration.user_id == current_user_id())
     if q.type:
         stmt = stmt.where(ResumeGeneration.type == q.type)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0
@@ -176,14 +176,14 @@ def check_resume_ready(resume_id: str, user_id: str) -> None:
 @login_required
 def generate() -> Response:
     body = json_body(GenerateIn)
-    user = current_user()
+    user_id = current_user_id()
     if not body.resume_id and not (body.resume_text or "").strip():
         raise ValidationFailed([{"path": "resume_id", "message": "give a resume_id or resume_text"}])
     if body.resume_id:
-        check_resume_ready(body.resume_id, user.id)
+        check_resume_ready(body.resume_id, user_id)
     args = {"job_description": body.job_description, "type": body.type, "resume_id": body.resume_id,
             "resume_text": None if body.resume_id else body.resume_text}
-    job = new_job("resume.generate", user_id=user.id, args=args, subject_id=body.resume_id)
+    job = new_job("resume.generate", user_id=user_id, args=args, subject_id=body.resume_id)
     db().commit()
     submit(job)
     return ok({"type": body.type, "resume_id": body.resume_id, **job_links(job)}, status=202)
@@ -192,7 +192,7 @@ def generate() -> Response:
 @bp.get("/<resume_id>")
 @login_required
 def get_one(resume_id: str) -> Response:
-    return ok(resume_dict(resumes.owned_resume(db(), resume_id, current_user().id)))
+    return ok(resume_dict(resumes.owned_resume(db(), resume_id, current_user_id())))
 
 
 @bp.put("/<resume_id>")
@@ -200,7 +200,7 @@ def get_one(resume_id: str) -> Response:
 def update_one(resume_id: str) -> Response:
     body = json_body(ResumeUpdate)
     session = db()
-    r = resumes.owned_resume(session, resume_id, current_user().id)
+    r = resumes.owned_resume(session, resume_id, current_user_id())
     title, text = body.name or body.title, body.content or body.text
     if r.status == "parsing" and (text is not None or body.sections is not None):
         raise Conflict("the resume is still being parsed", stage="resume")
@@ -221,7 +221,7 @@ def update_one(resume_id: str) -> Response:
 @login_required
 def delete_one(resume_id: str) -> Response:
     session = db()
-    r = resumes.owned_resume(session, resume_id, current_user().id)
+    r = resumes.owned_resume(session, resume_id, current_user_id())
     if r.file_key:
         state().runtime.storage.delete(r.file_key)
     session.delete(r)

@@ -65,7 +65,7 @@ def session_summary() -> Response:
     q = query(SummaryQuery)
     if caller.session_id is not None and caller.session_id != q.session_id:
         raise NotFound("session not found")
-    interview = practice.get_owned(db(), q.session_id, caller.user.id)
+    interview = practice.get_owned(db(), q.session_id, caller.user_id)
     if interview.summary is not None:
         return ok(interview.summary, headers=_echo())
     job = db().execute(select(Job).where(Job.subject_id == interview.id, Job.kind == "practice.summary",
@@ -92,7 +92,7 @@ def run_assessment() -> Response:
     sid = body.session_id or caller.session_id
     if caller.session_id is not None and sid != caller.session_id:
         raise NotFound("session not found")
-    interview = practice.get_owned(db(), sid, caller.user.id) if sid else _latest_session(caller.user.id)
+    interview = practice.get_owned(db(), sid, caller.user_id) if sid else _latest_session(caller.user_id)
     job = enqueue("assessments.run", user_id=interview.user_id, subject_id=interview.id,
                   args={"session_id": interview.id, "skill": skill})
     return ok({"session_id": interview.id, "skill": skill, "tracked_skill_id_hash": g.get("tracked_skill_id_hash"),

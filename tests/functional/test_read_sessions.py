@@ -1,5 +1,6 @@
 """Reads need no transaction: a GET's statements run on autocommit connections (no BEGIN before them,
-no ROLLBACK after), a POST's writes in one transaction, through HTTP on PostgreSQL."""
+no ROLLBACK after); a POST's writes commit in one transaction, except a job created by a request that
+writes nothing else, which is one statement committed by itself; through HTTP on PostgreSQL."""
 from __future__ import annotations
 
 import threading
@@ -15,7 +16,7 @@ from tests.support.client import ApiClient, data
 def statements_of_requests(platform) -> Iterator[list[tuple[str, bool, str]]]:  # noqa: ANN001
     """(engine, autocommit, statement) of every statement the HTTP server's request threads send."""
     db = platform.runtime.db
-    engines = {"main": db.engine, "reader": db.reader.kw["bind"]}
+    engines = {"main": db.engine, "reader": db.reader.kw["bind"], "autocommit": db.autocommit}
     seen: list[tuple[str, bool, str]] = []
     hooks = []
     for name, engine in engines.items():
@@ -32,17 +33,29 @@ def statements_of_requests(platform) -> Iterator[list[tuple[str, bool, str]]]:  
 
 
 def test_a_get_reads_outside_any_transaction_and_a_post_writes_in_one(platform, admin_client: ApiClient) -> None:  # noqa: ANN001
+    from core import principals, transitions
+
+    data(admin_client.get("/auth/me"))  # the account exists: what follows only reads it
     with statements_of_requests(platform) as seen:
         job = data(admin_client.post("/api/ops/canary", json={}))
-    assert seen and all(engine == "main" and not autocommit for engine, autocommit, _ in seen), seen
-    assert any("INSERT INTO jobs" in s for _, _, s in seen)
-    admin_client.wait_job(job["job_id"])
+    # The caller's account is read, the job's row and `queued` event are written, each by one prepared
+    # statement on an autocommit connection; the job's on the pool whose commits wait for the WAL flush.
+    assert seen and all(autocommit and engine != "main" for engine, autocommit, _ in seen), seen
+    executed = [(engine, s) for engine, _, s in seen if s.startswith("EXECUTE")]
+    assert [s.split(" ")[1] for _, s in executed] == [principals.BY_SUBJECT.name, transitions.CREATE_ALONE.name]
+    assert executed[1][0] == "reader", executed
+    assert admin_client.wait_job(job["job_id"])["status"] == "succeeded"
+
+    with statements_of_requests(platform) as seen:  # a POST that writes more commits it all at once
+        data(admin_client.post("/api/interviews", json={}))
+    writes = [(engine, autocommit) for engine, autocommit, s in seen if s.startswith("INSERT")]
+    assert writes and all(engine == "main" and not autocommit for engine, autocommit in writes), seen
 
     with statements_of_requests(platform) as seen:
         got = data(admin_client.get(f"/api/jobs/{job['job_id']}"))
         events = admin_client.sse(f"/api/jobs/{job['job_id']}/events")
     assert got["status"] == "succeeded" and events[-1].type == "succeeded"
-    assert seen and all(engine == "reader" and autocommit for engine, autocommit, _ in seen), seen
+    assert seen and all(engine != "main" and autocommit for engine, autocommit, _ in seen), seen
     assert any("FROM events" in s for _, _, s in seen)  # the stream's replay
 
 
