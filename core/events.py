@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import prepared
+from core.bus_listener import ChannelListener
 from core.clock import iso, utcnow
 from core.db import Database
 from core.models import EventStream, JobEvent
@@ -69,6 +70,8 @@ class Event:
 class Bus(Protocol):
     def publish(self, stream: str, payload: dict) -> None: ...
     def listen(self, callback: Listener) -> None: ...
+    def want(self, stream: str) -> None: ...  # listeners hear `stream` from when this returns
+    def unwant(self, stream: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -85,12 +88,18 @@ class LocalBus:
     def listen(self, callback: Listener) -> None:
         self._listeners.append(callback)
 
+    def want(self, stream: str) -> None:
+        """Every stream is heard in-process."""
+
+    def unwant(self, stream: str) -> None:
+        """Nothing to release."""
+
     def close(self) -> None:
         self._listeners.clear()
 
 
 class RedisBus:
-    """Redis pub/sub: one pattern subscription per process, reconnecting on failure.
+    """Redis pub/sub: a process subscribes to the streams it has listeners for (core/bus_listener.py).
 
     Publishing hands the event to one background thread per process, which sends whatever has
     piled up in one write on its own connection: the job thread does not wait for Redis, and a busy
@@ -107,9 +116,12 @@ class RedisBus:
         self._url = redis_url
         self._prefix = f"{prefix}:ev:"
         self._listeners: list[Listener] = []
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self._lock = threading.Lock()
+        pool = self._redis.connection_pool
+        # Named in CLIENT LIST (`<prefix>-events`), for operators and for tests that cut it.
+        self._receiver = ChannelListener(lambda: pool.connection_class(**{**pool.connection_kwargs,
+                                                                          "client_name": f"{prefix}-events"}),
+                                         self._deliver)
         self._outbox: "queue.Queue[tuple[str, str]]" = queue.Queue()
         self._sender: threading.Thread | None = None
         self._sender_pid = 0
@@ -165,39 +177,22 @@ class RedisBus:
     def listen(self, callback: Listener) -> None:
         with self._lock:
             self._listeners.append(callback)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="voicemock-event-bus", daemon=True)
-                self._thread.start()
+        self._receiver.start()
 
-    def _run(self) -> None:
-        import redis
+    def want(self, stream: str) -> None:
+        self._receiver.want(self._prefix + stream)
 
-        client = redis.Redis.from_url(self._url, socket_connect_timeout=5, health_check_interval=10)
-        while not self._stop.is_set():
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.psubscribe(self._prefix + "*")
-                while not self._stop.is_set():
-                    msg = pubsub.get_message(timeout=1.0)
-                    if msg is None or msg.get("type") != "pmessage":
-                        continue
-                    stream = msg["channel"].decode()[len(self._prefix):]
-                    # Every process hears every event: the listener decodes only what it has takers for.
-                    for cb in list(self._listeners):
-                        cb(stream, msg["data"])
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                # Listeners catch up from the stored log; we only need to come back.
-                log.warning("event bus disconnected (%s); reconnecting", exc)
-                time.sleep(1.0)
-            finally:
-                try:
-                    pubsub.close()
-                except Exception:  # noqa: BLE001 - closing a dead connection may raise anything
-                    log.debug("pubsub close failed", exc_info=True)
+    def unwant(self, stream: str) -> None:
+        self._receiver.unwant(self._prefix + stream)
+
+    def _deliver(self, channel: str, data: bytes) -> None:
+        stream = channel[len(self._prefix):]
+        for cb in list(self._listeners):  # each decodes only what it has takers for
+            cb(stream, data)
 
     def close(self) -> None:
         self.flush()
-        self._stop.set()
+        self._receiver.close()
 
 
 class EventLog:
@@ -298,26 +293,32 @@ class Subscription:
 
 
 class EventHub:
-    """One bus listener per process, fanning out to any number of local subscriptions."""
+    """One bus listener per process, fanning out to any number of local subscriptions. The bus
+    delivers a stream to this process while it has a subscription to it (`Bus.want`)."""
 
     def __init__(self, bus: Bus) -> None:
+        self._bus = bus
         self._subs: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
         bus.listen(self._dispatch)
 
     def subscribe(self, stream: str) -> Subscription:
+        """A subscription that hears every event of `stream` published after this returns."""
         sub = Subscription(self, stream)
         with self._lock:
             self._subs.setdefault(stream, set()).add(sub)
+        self._bus.want(stream)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             subs = self._subs.get(sub.stream)
-            if subs is not None:
-                subs.discard(sub)
-                if not subs:
-                    del self._subs[sub.stream]
+            if subs is None or sub not in subs:
+                return  # closed already
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.stream]
+        self._bus.unwant(sub.stream)
 
     @property
     def subscriber_count(self) -> int:
