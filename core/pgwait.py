@@ -9,12 +9,15 @@ disconnect and drops it from the pool) and raises OperationalError, which the we
 
 The deadline is the connect timeout while connecting, else the statement timeout plus a margin (a
 live server cancels a slow statement itself first). `deadline(seconds)` bounds every wait of the
-calling thread within a block (readiness probes, pre-pings). The waits use `select.select`, looked
+calling thread within a block (readiness probes, pre-pings). The waits use `select.poll`, looked
 up at call time, so under gevent's monkey-patching they yield to the event loop like psycogreen's
-callback (which this one replaces once an engine with timeouts is made).
+callback (which this one replaces once an engine with timeouts is made). Not `select.select`: it
+refuses a descriptor numbered 1024 or more, which a web process holding a thousand SSE connections
+gives to the next database connection it opens.
 """
 from __future__ import annotations
 
+import math
 import select
 import threading
 import time
@@ -63,8 +66,15 @@ def wait(conn: Any) -> None:
         if left <= 0:
             raise OperationalError(f"could not receive data from server: no answer within {limit:.1f} s")
         if state == extensions.POLL_READ:
-            select.select([conn.fileno()], [], [], left)
+            _wait_for(conn.fileno(), select.POLLIN, left)
         elif state == extensions.POLL_WRITE:
-            select.select([], [conn.fileno()], [], left)
+            _wait_for(conn.fileno(), select.POLLOUT, left)
         else:  # pragma: no cover - psycopg2 documents no other state
             raise OperationalError(f"unexpected poll state {state}")
+
+
+def _wait_for(fd: int, events: int, seconds: float) -> None:
+    """Until `fd` is ready for `events` (or has an error), at most `seconds`."""
+    poller = select.poll()
+    poller.register(fd, events)
+    poller.poll(max(1, math.ceil(seconds * 1000)))
