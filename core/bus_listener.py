@@ -92,8 +92,8 @@ class ChannelListener:
         conn = self._make_connection()
         conn.connect()
         parser = getattr(conn, "_parser", None)
-        if hasattr(parser, "set_pubsub_push_handler"):  # RESP3: pushes come back as they are (redis-py's PubSub does the same)
-            parser.set_pubsub_push_handler(lambda reply: reply)
+        if hasattr(parser, "set_pubsub_push_handler"):  # RESP3: pushes come back as they are, as in
+            parser.set_pubsub_push_handler(lambda reply: reply)  # redis-py's own PubSub
         with self._lock:
             self._conn = conn
             self._unconfirmed.clear()

@@ -42,7 +42,8 @@ class Principal:
                    is_guest=bool(row.is_guest), plan=row.plan or "free", deleted_at=row.deleted_at)
 
 
-def _lookup(database: Database, session: Callable[[], Session], column: Any, stmt: prepared.Prepared, key: str) -> Principal | None:
+def _lookup(database: Database, session: Callable[[], Session], column: Any, stmt: prepared.Prepared,
+            key: str) -> Principal | None:
     if database.is_sqlite:
         row = session().execute(select(User.id, User.subject, User.email, User.is_admin, User.is_guest,
                                      User.plan, User.deleted_at).where(column == key)).first()

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from flask import Blueprint, Response, request
 from pydantic import ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.clock import iso, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -21,7 +22,7 @@ from webapp.auth import current_user_id, login_required
 from webapp.enqueue import enqueue, job_links
 from webapp.envelope import ok
 from webapp.openapi import NOT_BLANK, document
-from webapp.state import db, state
+from webapp.state import db, read_db, state
 from webapp.validation import Strict, json_body, query
 
 bp = Blueprint("interviews", __name__, url_prefix="/api/interviews")
@@ -111,8 +112,9 @@ REPORT_DATA = {"type": "object", "properties": {
     "dimensions": {"type": "object", "additionalProperties": _NUM}}}
 
 
-def owned(interview_id: str) -> Interview:
-    interview = db().get(Interview, interview_id)
+def owned(interview_id: str, session: Session | None = None) -> Interview:
+    """The caller's interview (NotFound otherwise), in `session` (the request's by default)."""
+    interview = (session or db()).get(Interview, interview_id)
     if interview is None or interview.user_id != current_user_id() or interview.deleted_at is not None:
         raise NotFound("interview not found")
     return interview
@@ -237,7 +239,7 @@ def post_message(interview_id: str) -> Response:
 @bp.post("/<interview_id>/questions")
 @login_required
 def generate_questions(interview_id: str) -> Response:
-    interview = owned(interview_id)
+    interview = owned(interview_id, read_db())
     body = json_body(QuestionsRequest, allow_empty=True)
     job = enqueue("interviews.questions", user_id=interview.user_id, subject_id=interview.id,
                   args={"interview_id": interview.id, "count": body.count, "type": body.type})
@@ -332,7 +334,7 @@ def get_report(interview_id: str) -> Response:
 @bp.post("/<interview_id>/export")
 @login_required
 def export(interview_id: str) -> Response:
-    interview = owned(interview_id)
+    interview = owned(interview_id, read_db())
     q = query(ExportQuery)
     job = enqueue("interviews.export", user_id=interview.user_id, subject_id=interview.id,
                   args={"interview_id": interview.id, "format": q.format})

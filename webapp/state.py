@@ -40,7 +40,22 @@ def db() -> Session:
     return g.db
 
 
+def read_db() -> Session:
+    """For a write request's reads that nothing it writes must commit with (an ownership check
+    before a job is created): on PostgreSQL a reader session of its own, so the request's session
+    stays untouched and a lone job is written by one statement (`webapp.enqueue`); a GET's and
+    SQLite's is `db()` itself."""
+    if not has_request_context() or request.method in READ_METHODS or state().runtime.db.is_sqlite:
+        return db()
+    if "read_db" not in g:
+        g.read_db = state().runtime.db.reader()
+    return g.read_db
+
+
 def _close_db(exc: BaseException | None) -> None:
+    reader = g.pop("read_db", None)
+    if reader is not None:
+        reader.close()
     session = g.pop("db", None)
     if session is not None:
         if exc is not None:

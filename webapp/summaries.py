@@ -13,7 +13,7 @@ from webapp.auth import authenticate
 from webapp.enqueue import enqueue, job_links
 from webapp.envelope import ok
 from webapp.openapi import document
-from webapp.state import db
+from webapp.state import db, read_db
 from webapp.validation import Strict, json_body, query
 
 bp = Blueprint("summaries", __name__)
@@ -46,7 +46,7 @@ def _skill_of_tracked(raw: str | None) -> str | None:
 
 
 def _latest_session(user_id: str) -> Interview:
-    interview = db().execute(select(Interview).where(Interview.user_id == user_id, Interview.deleted_at.is_(None))
+    interview = read_db().execute(select(Interview).where(Interview.user_id == user_id, Interview.deleted_at.is_(None))
                              .order_by(Interview.created_at.desc(), Interview.id.desc()).limit(1)).scalar()
     if interview is None:
         raise NotFound("you have no practice session to assess yet: start one with POST /session/start "
@@ -92,7 +92,7 @@ def run_assessment() -> Response:
     sid = body.session_id or caller.session_id
     if caller.session_id is not None and sid != caller.session_id:
         raise NotFound("session not found")
-    interview = practice.get_owned(db(), sid, caller.user_id) if sid else _latest_session(caller.user_id)
+    interview = practice.get_owned(read_db(), sid, caller.user_id) if sid else _latest_session(caller.user_id)
     job = enqueue("assessments.run", user_id=interview.user_id, subject_id=interview.id,
                   args={"session_id": interview.id, "skill": skill})
     return ok({"session_id": interview.id, "skill": skill, "tracked_skill_id_hash": g.get("tracked_skill_id_hash"),

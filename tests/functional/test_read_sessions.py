@@ -47,9 +47,18 @@ def test_a_get_reads_outside_any_transaction_and_a_post_writes_in_one(platform, 
     assert admin_client.wait_job(job["job_id"])["status"] == "succeeded"
 
     with statements_of_requests(platform) as seen:  # a POST that writes more commits it all at once
-        data(admin_client.post("/api/interviews", json={}))
+        interview = data(admin_client.post("/api/interviews", json={}))
     writes = [(engine, autocommit) for engine, autocommit, s in seen if s.startswith("INSERT")]
     assert writes and all(engine == "main" and not autocommit for engine, autocommit in writes), seen
+
+    # A POST that only checks what it may touch before a job: the check reads outside any transaction,
+    # the job is one statement.
+    with statements_of_requests(platform) as seen:
+        job = data(admin_client.post(f"/api/interviews/{interview['id']}/questions", json={"count": 1}))
+    assert seen and all(autocommit and engine != "main" for engine, autocommit, _ in seen), seen
+    assert any("FROM interviews" in s for _, _, s in seen)
+    assert any(transitions.CREATE_ALONE.name in s for _, _, s in seen)
+    assert admin_client.wait_job(job["job_id"])["status"] == "succeeded"
 
     with statements_of_requests(platform) as seen:
         got = data(admin_client.get(f"/api/jobs/{job['job_id']}"))

@@ -131,7 +131,8 @@ def test_redis_bus_listener_resubscribes_after_its_connection_was_killed(platfor
     sub = hub.subscribe(stream)
     admin = redis.Redis.from_url(platform.settings.redis_url)
     channel = f"{prefix}:ev:{stream}"
-    killed = sum(admin.client_kill_filter(_id=c["id"]) for c in admin.client_list() if c.get("name") == f"{prefix}-events")
+    killed = sum(admin.client_kill_filter(_id=c["id"]) for c in admin.client_list()
+                 if c.get("name") == f"{prefix}-events")
     assert killed == 1
     deadline = time.monotonic() + 10
     while True:  # events published while it reconnects are lost to the feed (not the log); later ones arrive
