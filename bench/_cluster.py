@@ -14,7 +14,7 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._machine import own  # noqa: E402
+from bench._machine import own, stop_cleanly_on_sigterm  # noqa: E402
 from bench._platform import machine  # noqa: E402,F401 - re-exported for the benches
 from tests.support import procs  # noqa: E402
 
@@ -60,6 +60,7 @@ class Cluster:
 
 @contextmanager
 def cluster(**extra_env: str) -> Iterator[Cluster]:
+    stop_cleanly_on_sigterm()
     raise_nofile()
     root = Path(tempfile.mkdtemp(prefix="vm-bench-"))
     redis = procs.PrivateRedis.start()

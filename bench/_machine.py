@@ -16,6 +16,7 @@ see the same machine, and repeats a round in which any side was busy once.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -242,11 +243,27 @@ def interleaved(sides: dict[str, Callable[[], object]], rounds: int = 2) -> Roun
     return out
 
 
+# Spins until its parent is gone, so a bench killed outright does not leave a core busy behind it.
+_SPIN = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    for _ in range(10 ** 6):\n        pass"
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (a `kill`, run_all stopping a bench) unwinds the bench like Ctrl-C does: its `finally`
+    blocks stop the platform's processes, its private Redis and PostgreSQL, and the spinner, instead
+    of leaving them running (and taking CPU from the next measurement)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
 @contextmanager
 def spinning_core() -> Iterator[int]:
     """One core kept busy by a spinning Python process; its pid is excluded from 'other processes'
     here and (through BENCH_SPINNER_PIDS) in benches started meanwhile."""
-    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", _SPIN], start_new_session=True)
     _SPINNERS.add(proc.pid)
     old = os.environ.get(SPINNERS_ENV)
     os.environ[SPINNERS_ENV] = ",".join(str(p) for p in spinners())

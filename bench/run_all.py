@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._cluster import machine  # noqa: E402
-from bench._machine import Load, Probe, settle, spinning_core  # noqa: E402
+from bench._machine import Load, Probe, settle, spinning_core, stop_cleanly_on_sigterm  # noqa: E402
 
 BENCHES = [  # (name, script, args, quick args)
     ("Job throughput", "throughput.py", ["--jobs", "2000", "--profile"], ["--jobs", "300"]),
@@ -114,9 +114,29 @@ NOTES = """### Reading these figures
   two cores the machine is full at one or two processes; four only add contention. (Session 1,
   before the per-job costs came down: 83 → 103 → 106 jobs/s for 1, 2, 4 processes.) On a bigger
   machine add processes up to the cores PostgreSQL leaves free.
-- Tried and dropped: reading the caller's user row and writing a lone job through the autocommit
-  engine (fewer round trips for `POST /api/ops/canary`) measured slower, not faster; more worker
-  threads raise the platform and the bare baseline alike (8 threads: 756 vs 1880 msg/s).
+- Tried and dropped: more worker threads raise the platform and the bare baseline alike (8 threads:
+  756 vs 1880 msg/s). (Session 4 also dropped reading the caller's row and writing a lone job through
+  the autocommit engine, measured slower; session 7 made both prepared statements and kept them, below.)
+- Fewer round trips per request (session 7). Authentication reads the caller's principal (id,
+  subject, email, roles, plan, deleted) with one prepared statement outside any transaction
+  (`core/principals.py`) instead of loading the ORM row in the request's transaction; handlers that
+  need the row (LLM settings, account changes) load it on first use. A deleted account, a revoked
+  admin role and a new plan still count from the next request: nothing is cached. A request that
+  writes nothing but a job (`enqueue` with an untouched session) writes its row and `queued` event
+  with one prepared statement on the readers' pool, whose commits wait for the WAL flush
+  (`Transitions.create_alone`): `POST /api/ops/canary` went from BEGIN, SELECT, INSERT, COMMIT to two
+  statements. The event bus subscribes a process to the streams it has listeners for, confirmed before
+  a stream replays its log (`core/bus_listener.py`), instead of a pattern subscription that made every
+  web process receive and parse every event of the platform (3 per job, times the web processes).
+  Per-process CPU of one POST per job, each change against the commit before it, runs interleaved:
+  web 2.83–3.14 → 2.13–2.53 ms and PostgreSQL 1.31–1.46 → 1.05–1.19 ms a job for the first two
+  (275–305 → 322–345 jobs/s); web −0.27 to −0.59 ms and Redis −0.05 to −0.11 ms more for the bus (those
+  pairs ran with a stray spinner on one core). Measured and not kept: hiredis (redis-py's parser in C:
+  worker −0.1 ms a job in two pairs of three, web unchanged); gunicorn's pywsgi gevent worker (bare
+  Flask 0.19 against 0.26 ms of CPU a request, the platform within the noise). The principal read
+  first opened database connections while a thousand SSE clients were connected, which showed that
+  `core/pgwait.py` waited with `select.select`, which refuses descriptors above 1024 (an unhandled
+  error on such a stream): it polls now.
 - LLM job latency: the platform's added time is the POST (auth, row + event), the broker hop, the
   claim, the job's own reads and writes, one progress step and the finish, and the SSE stream's
   delivery of `succeeded`. The fake OpenAI server sets TCP_NODELAY: without it every direct call
@@ -145,9 +165,18 @@ NOTES = """### Reading these figures
 
 def _run(script: str, args: list[str]) -> tuple[str, dict | None, float, int]:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=900)
-    text = proc.stdout.strip()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=900)
+    except BaseException:  # a timeout, Ctrl-C, SIGTERM: the bench stops its own processes first
+        proc.terminate()
+        try:
+            proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raise
+    text = stdout.strip()
     parsed = None
     lines = []
     for line in text.splitlines():
@@ -156,7 +185,7 @@ def _run(script: str, args: list[str]) -> tuple[str, dict | None, float, int]:
         else:
             lines.append(line)
     if proc.returncode != 0:
-        lines.append(f"(exit {proc.returncode})\n{proc.stderr.strip()[-2000:]}")
+        lines.append(f"(exit {proc.returncode})\n{stderr.strip()[-2000:]}")
     return "\n".join(lines), parsed, time.perf_counter() - t0, proc.returncode
 
 
@@ -263,6 +292,7 @@ def _measured_run(script: str, args: list[str], settle_s: float) -> tuple[str, d
 
 
 def main() -> None:
+    stop_cleanly_on_sigterm()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, to check the scripts work")
     ap.add_argument("--busy-core", action="store_true",

@@ -11,9 +11,11 @@ The deadline is the connect timeout while connecting, else the statement timeout
 live server cancels a slow statement itself first). `deadline(seconds)` bounds every wait of the
 calling thread within a block (readiness probes, pre-pings). The waits use `select.poll`, looked
 up at call time, so under gevent's monkey-patching they yield to the event loop like psycogreen's
-callback (which this one replaces once an engine with timeouts is made). Not `select.select`: it
-refuses a descriptor numbered 1024 or more, which a web process holding a thousand SSE connections
-gives to the next database connection it opens.
+callback (which this one replaces once an engine with timeouts is made). `select.select` refuses a
+descriptor numbered 1024 or more, which a web process holding a thousand SSE connections gives to
+the next database connection it opens: such a descriptor is waited on with `select.poll` (gevent's
+poll always goes through its event loop, 13 µs against select's 3 µs on a socket already ready, so
+the common case keeps select).
 """
 from __future__ import annotations
 
@@ -73,8 +75,15 @@ def wait(conn: Any) -> None:
             raise OperationalError(f"unexpected poll state {state}")
 
 
+_SELECT_LIMIT = 1024  # FD_SETSIZE: select.select takes descriptors below it only
+
+
 def _wait_for(fd: int, events: int, seconds: float) -> None:
     """Until `fd` is ready for `events` (or has an error), at most `seconds`."""
+    if fd < _SELECT_LIMIT:
+        reading = events == select.POLLIN
+        select.select([fd] if reading else [], [] if reading else [fd], [], seconds)
+        return
     poller = select.poll()
     poller.register(fd, events)
     poller.poll(max(1, math.ceil(seconds * 1000)))
