@@ -68,11 +68,6 @@ class ChannelListener:
             self._ready.pop(channel, None)
             self._send_locked("UNSUBSCRIBE", channel)
 
-    @property
-    def channels(self) -> int:
-        with self._lock:
-            return len(self._wanted)
-
     def close(self) -> None:
         self._stop.set()
 

@@ -113,7 +113,6 @@ class RedisBus:
         import redis  # local import: embedded mode never needs it
 
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
-        self._url = redis_url
         self._prefix = f"{prefix}:ev:"
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
