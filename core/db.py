@@ -9,10 +9,10 @@ import time
 from contextlib import contextmanager
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event, text
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -160,25 +160,13 @@ class Database:
         """PostgreSQL only: an engine whose every statement is its own transaction, committed
         without waiting for the WAL flush. It carries the single-statement writes of the event log
         (core/transitions.py): a crash can lose only their last moments, never reorder them, and a
-        job whose state change was lost is re-sent by the sweeper. No pre-ping: `on_autocommit`
+        job whose state change was lost is re-sent by the sweeper. No pre-ping: `core.prepared.run`
         retries once on a connection found dead instead of paying a round trip on every checkout."""
         assert not self.is_sqlite, "SQLite has no autocommit engine (embedded mode uses sessions)"
         return create_engine(self.url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20,
                              hide_parameters=True, pool_timeout=PG_POOL_TIMEOUT,
                              connect_args=pg_connect_args(self.connect_timeout, self.statement_timeout,
                                                           "-c synchronous_commit=off"))
-
-    def on_autocommit(self, run: Callable[[Connection], Row | None]) -> Row | None:
-        """`run(conn)` on a connection of the autocommit engine; a connection found dead (a restart
-        since it was last used: this engine has no pre-ping) is replaced and `run` tried once more."""
-        for attempt in (1, 2):
-            try:
-                with self.autocommit.connect() as conn:
-                    return run(conn)
-            except DBAPIError as exc:
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-        return None  # pragma: no cover - the loop returns or raises
 
     @cached_property
     def reader(self) -> sessionmaker:
@@ -193,13 +181,13 @@ class Database:
         return sessionmaker(self._pg_engine(isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=25),
                             expire_on_commit=False)
 
-    def on_reader(self, run: Callable[[Connection], Row | None]) -> Row | None:
-        """PostgreSQL: `run(conn)` on a connection of the readers' pool (autocommit, synchronous
-        commits, pinged after rest): a read outside any transaction, or a write of one statement that
-        must be on disk once the caller answers (a new job: `Transitions.create_alone`)."""
+    @property
+    def reader_engine(self) -> Engine:
+        """PostgreSQL: the readers' pool's engine (autocommit, synchronous commits, pinged after
+        rest): reads outside any transaction, or a write of one statement that must be on disk once
+        the caller answers (a new job: `Transitions.create_alone`)."""
         assert not self.is_sqlite, "SQLite has no readers' pool of its own"
-        with self.reader.kw["bind"].connect() as conn:
-            return run(conn)
+        return self.reader.kw["bind"]
 
     @cached_property
     def _impatient(self) -> sessionmaker:

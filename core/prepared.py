@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import namedtuple
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from core.db import Database
@@ -47,27 +49,76 @@ class Prepared:
                    else f"EXECUTE {name}")
 
 
-def run(db: Database, stmt: Prepared, params: dict, *, durable: bool = False) -> Row | None:
-    """Execute `stmt` on the autocommit engine (`Database.on_autocommit`: a connection found dead is
-    replaced and the statement tried once more); the first row or None. `durable`: on the readers'
-    pool instead (`Database.on_reader`), whose commits wait for the WAL flush."""
-    if durable:
-        return db.on_reader(lambda conn: _execute(conn, stmt, params))
-    return db.on_autocommit(lambda conn: _execute(conn, stmt, params))
+def run(db: Database, stmt: Prepared, params: dict, *, durable: bool = False) -> tuple | None:
+    """Execute `stmt` on a pooled connection of the autocommit engine (no pre-ping: a connection
+    found dead is replaced and the statement tried once more); the first row (a named tuple of the
+    statement's columns) or None. `durable`: on the readers' pool instead (`Database.reader_engine`:
+    pinged after rest), whose commits wait for the WAL flush.
+
+    The statement goes to the driver's cursor directly: SQLAlchemy's Connection, execution context
+    and result around one `EXECUTE` cost ~60 µs of CPU per statement (measured: 109 against 48 µs),
+    and a job runs five of them. Errors still come out as SQLAlchemy's (`DBAPIError.instance`), a
+    lost connection marked `connection_invalidated` and the pool invalidated as SQLAlchemy does it."""
+    engine = db.reader_engine if durable else db.autocommit
+    for attempt in (1, 2):
+        try:
+            return _on_cursor(engine, stmt, params)
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    return None  # pragma: no cover - the loop returns or raises
 
 
-def _execute(conn: Connection, stmt: Prepared, params: dict) -> Row | None:
-    prepared = conn.connection.info.setdefault(_INFO_KEY, set())
+def _on_cursor(engine: Engine, stmt: Prepared, params: dict) -> tuple | None:
+    conn = engine.raw_connection()  # the pool's checkout, with its events (a rested connection is pinged)
+    try:
+        cursor = conn.cursor()
+        try:
+            return _execute(conn, cursor, stmt, params)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            lost = engine.dialect.is_disconnect(exc, conn.dbapi_connection, cursor)
+            if lost:  # as SQLAlchemy's own handling: this connection and the pool's older ones go
+                engine.pool._invalidate(conn, exc)  # noqa: SLF001
+            raise DBAPIError.instance(stmt.execute, params, exc, engine.dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, connection_invalidated=lost,
+                                      dialect=engine.dialect) from exc
+        finally:
+            if not cursor.closed:
+                cursor.close()
+    finally:
+        conn.close()  # back to the pool (or dropped, if invalidated)
+
+
+def _execute(conn: Any, cursor: Any, stmt: Prepared, params: dict) -> tuple | None:
+    prepared = conn.info.setdefault(_INFO_KEY, set())
     if stmt.name not in prepared:
-        conn.exec_driver_sql(stmt.prepare)
+        cursor.execute(stmt.prepare)
         prepared.add(stmt.name)
     try:
-        return conn.exec_driver_sql(stmt.execute, params).first()
-    except DBAPIError as exc:
-        if getattr(exc.orig, "pgcode", None) != _UNDEFINED_PREPARED:
+        cursor.execute(stmt.execute, params)
+    except Exception as exc:  # noqa: BLE001 - only a lost statement is handled here
+        if getattr(exc, "pgcode", None) != _UNDEFINED_PREPARED:
             raise
-    # The session lost its prepared statements: none of them is there any more.
-    prepared.clear()
-    conn.exec_driver_sql(stmt.prepare)
-    prepared.add(stmt.name)
-    return conn.exec_driver_sql(stmt.execute, params).first()
+        # The session lost its prepared statements (autocommit: nothing else was undone with them).
+        prepared.clear()
+        cursor.execute(stmt.prepare)
+        prepared.add(stmt.name)
+        cursor.execute(stmt.execute, params)
+    return _first(cursor, stmt)
+
+
+_row_types: dict[tuple[str, ...], type] = {}
+
+
+def _first(cursor: Any, stmt: Prepared) -> tuple | None:
+    """The first row as a named tuple of the statement's columns (one class per column list)."""
+    if cursor.description is None:
+        return None
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    names = tuple(d.name for d in cursor.description)
+    cls = _row_types.get(names)
+    if cls is None:
+        cls = _row_types.setdefault(names, namedtuple(f"{stmt.name}_row", names))  # type: ignore[misc]
+    return cls._make(row)

@@ -14,22 +14,45 @@ from tests.support.client import ApiClient, data
 
 @contextmanager
 def statements_of_requests(platform) -> Iterator[list[tuple[str, bool, str]]]:  # noqa: ANN001
-    """(engine, autocommit, statement) of every statement the HTTP server's request threads send."""
+    """(engine, autocommit, statement) of every statement the HTTP server's request threads send:
+    through SQLAlchemy's connections (its cursor events), and the prepared statements that
+    core.prepared runs on the driver's cursor of a pooled connection (the pool's checkout event
+    names the engine; a spy on `prepared._execute`, which changes nothing, names the statement)."""
+    from core import prepared
+
     db = platform.runtime.db
-    engines = {"main": db.engine, "reader": db.reader.kw["bind"], "autocommit": db.autocommit}
+    engines = {"main": db.engine, "reader": db.reader_engine, "autocommit": db.autocommit}
     seen: list[tuple[str, bool, str]] = []
+    checked_out = threading.local()
     hooks = []
+
+    def in_request() -> bool:
+        return "process_request" in threading.current_thread().name
+
     for name, engine in engines.items():
         def hook(conn, _cursor, statement, *_args, _name=name) -> None:  # noqa: ANN001
-            if "process_request" in threading.current_thread().name:
+            if in_request():
                 seen.append((_name, bool(conn.connection.driver_connection.autocommit), statement))
-        event.listen(engine, "before_cursor_execute", hook)
-        hooks.append((engine, hook))
+
+        def checkout(_dbapi_conn, _record, _proxy, _name=name) -> None:  # noqa: ANN001
+            checked_out.engine = _name
+        for kind, fn in (("before_cursor_execute", hook), ("checkout", checkout)):
+            event.listen(engine.pool if kind == "checkout" else engine, kind, fn)
+            hooks.append((engine.pool if kind == "checkout" else engine, kind, fn))
+    execute = prepared._execute  # noqa: SLF001
+
+    def spy(conn, cursor, stmt, params):  # noqa: ANN001, ANN202
+        if in_request():
+            seen.append((checked_out.engine, bool(conn.driver_connection.autocommit), stmt.execute))
+        return execute(conn, cursor, stmt, params)
+
+    prepared._execute = spy  # noqa: SLF001
     try:
         yield seen
     finally:
-        for engine, hook in hooks:
-            event.remove(engine, "before_cursor_execute", hook)
+        prepared._execute = execute  # noqa: SLF001
+        for target, kind, fn in hooks:
+            event.remove(target, kind, fn)
 
 
 def test_a_get_reads_outside_any_transaction_and_a_post_writes_in_one(platform, admin_client: ApiClient) -> None:  # noqa: ANN001

@@ -39,3 +39,39 @@ def test_a_prepared_statement_goes_through_when_its_connection_died(pg_url) -> N
         assert EMIT.name in names
     finally:
         db.dispose()
+
+
+def test_after_a_server_restart_every_pooled_connection_is_replaced_at_the_first_failure(pg_url) -> None:  # noqa: ANN001
+    """All the pool's connections die at once (a restart): the first statement finds one dead,
+    which invalidates the pool's older connections too, so its one retry runs on a new one."""
+    db = Database(pg_url)
+    stmt = prepared.Prepared.of("SELECT pg_backend_pid() AS pid", "test_pid")
+    try:
+        held = [db.autocommit.connect() for _ in range(3)]  # three connections in the pool
+        pids = {c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in held}
+        for c in held:
+            c.close()
+        with db.engine.connect() as other:
+            for pid in pids:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        time.sleep(0.2)
+        assert prepared.run(db, stmt, {}).pid not in pids
+        assert prepared.run(db, stmt, {}).pid not in pids
+    finally:
+        db.dispose()
+
+
+def test_a_failing_statement_raises_sqlalchemys_error_and_leaves_the_connection_usable(pg_url) -> None:  # noqa: ANN001
+    import pytest
+    from sqlalchemy.exc import DataError
+
+    db = Database(pg_url)
+    stmt = prepared.Prepared.of("SELECT CAST(%(a)s AS int) AS n", "test_cast")
+    try:
+        with pytest.raises(DataError) as failed:
+            prepared.run(db, stmt, {"a": "not a number"})
+        assert not failed.value.connection_invalidated
+        assert "SQL parameters hidden" in str(failed.value)
+        assert prepared.run(db, stmt, {"a": "7"}).n == 7
+    finally:
+        db.dispose()
