@@ -70,16 +70,22 @@ def run(db: Database, stmt: Prepared, params: dict, *, durable: bool = False) ->
 
 
 def _on_cursor(engine: Engine, stmt: Prepared, params: dict) -> tuple | None:
-    conn = engine.raw_connection()  # the pool's checkout, with its events (a rested connection is pinged)
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        conn = engine.raw_connection()  # the pool's checkout, with its events (a rested connection is pinged)
+    except dbapi_error as exc:  # no server to connect to: SQLAlchemy's error, as `engine.connect()` raises it
+        raise DBAPIError.instance(None, None, exc, dbapi_error, hide_parameters=True,
+                                  connection_invalidated=engine.dialect.is_disconnect(exc, None, None),
+                                  dialect=engine.dialect) from exc
     try:
         cursor = conn.cursor()
         try:
             return _execute(conn, cursor, stmt, params)
-        except engine.dialect.loaded_dbapi.Error as exc:
+        except dbapi_error as exc:
             lost = engine.dialect.is_disconnect(exc, conn.dbapi_connection, cursor)
             if lost:  # as SQLAlchemy's own handling: this connection and the pool's older ones go
                 engine.pool._invalidate(conn, exc)  # noqa: SLF001
-            raise DBAPIError.instance(stmt.execute, params, exc, engine.dialect.loaded_dbapi.Error,
+            raise DBAPIError.instance(stmt.execute, params, exc, dbapi_error,
                                       hide_parameters=True, connection_invalidated=lost,
                                       dialect=engine.dialect) from exc
         finally:

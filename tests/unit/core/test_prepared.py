@@ -75,3 +75,17 @@ def test_a_failing_statement_raises_sqlalchemys_error_and_leaves_the_connection_
         assert prepared.run(db, stmt, {"a": "7"}).n == 7
     finally:
         db.dispose()
+
+
+def test_no_server_to_connect_to_raises_sqlalchemys_operational_error() -> None:
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from tests.support.procs import free_port
+
+    db = Database(f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/none", connect_timeout=2)
+    try:
+        with pytest.raises(OperationalError):  # what the web's error handler answers 503 for
+            prepared.run(db, prepared.Prepared.of("SELECT 1 AS n", "test_none"), {})
+    finally:
+        db.dispose()
