@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     access_token_ttl: int = 24 * 3600
     session_token_ttl: int = 4 * 3600
     stream_token_ttl: int = 3600
+    # PostgreSQL: seconds a web process may serve an account it read without reading it again; any
+    # change to an account's authorisation drops them all at once (core/principal_cache.py); 0: off
+    principal_cache_seconds: float = 5.0
     admin_emails: List = ()
     allow_guest: bool = True
     cron_secret: str = ""

@@ -1,7 +1,8 @@
 """Who a request is: the few columns of its account that authentication and authorisation read.
 
-Every authenticated request reads its caller's account (a deleted account or a revoked admin role
-counts from the next request, never from a cache's expiry). Loading the whole ORM row for that, in
+Every authenticated request needs its caller's account: a deleted account or a revoked admin role
+counts from the next request. On PostgreSQL a web process keeps what it read until any account's
+authorisation changes, which a trigger announces (core/principal_cache.py); otherwise it reads. Loading the whole ORM row for that, in
 the request's transaction, cost a BEGIN and an entity load on every request, and most handlers want
 only the id. On PostgreSQL the read is one prepared statement on the autocommit engine (no
 transaction around it, planned once per connection); on SQLite (embedded mode) a Core select in the
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from core import prepared
 from core.db import Database
 from core.models import User
+from core.principal_cache import PrincipalCache
 
 _COLUMNS = "id, subject, email, is_admin, is_guest, plan, deleted_at"
 BY_SUBJECT = prepared.Prepared.of(f"SELECT {_COLUMNS} FROM users WHERE subject = %(key)s", "principal_sub")
@@ -43,20 +45,26 @@ class Principal:
 
 
 def _lookup(database: Database, session: Callable[[], Session], column: Any, stmt: prepared.Prepared,
-            key: str) -> Principal | None:
+            key: str, cache: PrincipalCache | None) -> Principal | None:
     if database.is_sqlite:
         row = session().execute(select(User.id, User.subject, User.email, User.is_admin, User.is_guest,
                                      User.plan, User.deleted_at).where(column == key)).first()
-    else:
+        return None if row is None else Principal.of(row)
+
+    def read() -> Principal | None:
         row = prepared.run(database, stmt, {"key": key})
-    return None if row is None else Principal.of(row)
+        return None if row is None else Principal.of(row)
+
+    return read() if cache is None else cache.get(stmt.name, key, read)
 
 
-def by_subject(database: Database, session: Callable[[], Session], subject: str) -> Principal | None:
+def by_subject(database: Database, session: Callable[[], Session], subject: str,
+               cache: PrincipalCache | None = None) -> Principal | None:
     """The account of an access token's subject, or None (no account yet, or purged)."""
-    return _lookup(database, session, User.subject, BY_SUBJECT, subject)
+    return _lookup(database, session, User.subject, BY_SUBJECT, subject, cache)
 
 
-def by_id(database: Database, session: Callable[[], Session], user_id: str) -> Principal | None:
+def by_id(database: Database, session: Callable[[], Session], user_id: str,
+          cache: PrincipalCache | None = None) -> Principal | None:
     """The account a session or stream token names, or None."""
-    return _lookup(database, session, User.id, BY_ID, user_id)
+    return _lookup(database, session, User.id, BY_ID, user_id, cache)

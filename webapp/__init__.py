@@ -5,6 +5,7 @@ from flask import Flask
 
 from core.config import Settings
 from core.events import EventHub
+from core.principal_cache import PrincipalCache
 from core.logs import ensure_logging
 from workers import runtime as worker_runtime
 from workers.runtime import Runtime
@@ -24,7 +25,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # Uploads are capped per route too; this bounds the whole request body so nothing larger is read.
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_audio_bytes, settings.max_resume_bytes) + 1024 * 1024
     app.json.sort_keys = False
-    state.init_app(app, state.AppState(settings=settings, runtime=runtime, hub=EventHub(runtime.bus)))
+    principals = None
+    if not runtime.db.is_sqlite and settings.principal_cache_seconds > 0:
+        principals = PrincipalCache(runtime.db, settings.principal_cache_seconds)
+    state.init_app(app, state.AppState(settings=settings, runtime=runtime, hub=EventHub(runtime.bus),
+                                       principals=principals))
     access_log.init_app(app)  # first: times the whole request, logs its final status
     request_ids.init_app(app)
     validation.init_app(app)  # NUL in URLs (404) and, once parsed, form fields (400)

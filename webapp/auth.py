@@ -21,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Caller:
-    """The authenticated caller: its account's principal (read on every request, core/principals.py)
+    """The authenticated caller: its account's principal (core/principals.py: read, or kept until it changes)
     and, loaded on first use, its ORM row (`user`) for the handlers that read or change more."""
 
     __slots__ = ("principal", "session_id", "_user")
@@ -61,7 +61,7 @@ def _bearer() -> str | None:
 
 def caller_for_claims(claims: dict[str, Any]) -> Caller:
     """The caller an access token's claims name; its account is made on its first request."""
-    principal = principals.by_subject(state().runtime.db, db, str(claims["sub"]))
+    principal = principals.by_subject(state().runtime.db, db, str(claims["sub"]), state().principals)
     if principal is None:
         return Caller.of_user(user_for_claims(claims))
     if principal.deleted_at is not None:
@@ -110,7 +110,7 @@ def is_admin(user: User | Principal) -> bool:
 
 
 def _principal_by_id(user_id: str) -> Principal:
-    principal = principals.by_id(state().runtime.db, db, user_id)
+    principal = principals.by_id(state().runtime.db, db, user_id, state().principals)
     if principal is None or principal.deleted_at is not None:
         raise Unauthorized("unknown user")
     return principal

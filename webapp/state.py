@@ -7,6 +7,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from core.config import Settings
+from core.principal_cache import PrincipalCache
 from core.events import EventHub
 from workers.runtime import Runtime
 
@@ -16,6 +17,7 @@ class AppState:
     settings: Settings
     runtime: Runtime
     hub: EventHub
+    principals: PrincipalCache | None = None  # PostgreSQL: accounts kept until they change
 
 
 def state() -> AppState:

@@ -59,6 +59,7 @@ def test_a_get_reads_outside_any_transaction_and_a_post_writes_in_one(platform, 
     from core import principals, transitions
 
     data(admin_client.get("/auth/me"))  # the account exists: what follows only reads it
+    platform.app.extensions["voicemock"].principals.forget()  # as if it had just changed
     with statements_of_requests(platform) as seen:
         job = data(admin_client.post("/api/ops/canary", json={}))
     # The caller's account is read, the job's row and `queued` event are written, each by one prepared
@@ -68,6 +69,10 @@ def test_a_get_reads_outside_any_transaction_and_a_post_writes_in_one(platform, 
     assert [s.split(" ")[1] for _, s in executed] == [principals.BY_SUBJECT.name, transitions.CREATE_ALONE.name]
     assert executed[1][0] == "reader", executed
     assert admin_client.wait_job(job["job_id"])["status"] == "succeeded"
+    # The next request finds the account kept (core/principal_cache.py): the job is its only statement.
+    with statements_of_requests(platform) as seen:
+        job = data(admin_client.post("/api/ops/canary", json={}))
+    assert [s.split(" ")[1] for _, _, s in seen] == [transitions.CREATE_ALONE.name], seen
 
     with statements_of_requests(platform) as seen:  # a POST that writes more commits it all at once
         interview = data(admin_client.post("/api/interviews", json={}))
