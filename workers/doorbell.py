@@ -22,6 +22,8 @@ from dramatiq.common import compute_backoff, current_millis, dq_name, q_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
+from workers.redis_wire import Batch, Wire
+
 _FULL_PREFETCH_WAIT = 0.002  # seconds
 _BELL_CAP = 64  # rings nobody answered are capped, so a long-idle queue wakes at most this many times
 
@@ -29,6 +31,7 @@ _BELL_CAP = 64  # rings nobody answered are capped, so a long-idle queue wakes a
 class DoorbellRedisBroker(RedisBroker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._wire = Wire(self.client)
         self._batch = threading.local()  # .messages while this thread is inside `batched()`
 
     def bell(self, queue_name: str) -> str:
@@ -68,20 +71,30 @@ class DoorbellRedisBroker(RedisBroker):
         pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *argv)
 
     def run_pipeline(self, build: Callable[[Any], None]) -> list[Any]:
-        """`build` a pipeline (no transaction) and send it in one round trip. A Redis that lost the
-        script (restarted, SCRIPT FLUSH) fails every EVALSHA of it alike, so nothing was dispatched:
-        the script is loaded and the pipeline built and sent again (rings are idempotent)."""
+        """`build` a batch of commands (no transaction) and send it in one round trip, written
+        directly on a connection (workers/redis_wire.py). A Redis that lost the script (restarted,
+        SCRIPT FLUSH) fails every EVALSHA of it alike, so nothing was dispatched: the script is
+        loaded and the batch built and sent again (rings are idempotent)."""
         for attempt in (1, 2):
-            pipe = self.client.pipeline(transaction=False)
-            build(pipe)
+            batch = Batch()
+            build(batch)
             try:
-                return pipe.execute()
+                return self._wire.send(batch.commands)
             except redis.exceptions.NoScriptError:
                 if attempt == 2:
                     raise
                 script = self.scripts["dispatch"]
                 script.sha = self.client.script_load(script.script)
         raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._wire.close()
+        super().close()
+
+    def do_fetch(self, queue_name: str, prefetch: int) -> list[bytes]:
+        """Dramatiq's fetch (its dispatch script), sent as `run_pipeline` sends: the consumer's
+        every look for messages."""
+        return self.run_pipeline(lambda batch: self.dispatch_into(batch, "fetch", queue_name, prefetch))[0]
 
     def do_enqueue(self, queue_name: str, message_id: str, data: bytes) -> None:
         """`RedisBroker.enqueue` ends here: the message and, for a queue served now (not the delay

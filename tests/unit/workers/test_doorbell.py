@@ -63,3 +63,30 @@ def test_no_script_exists_round_trip_per_enqueue(broker: DoorbellRedisBroker) ->
     calls = broker.client.info("commandstats").get("cmdstat_script|exists", {}).get("calls", 0)
     _send(broker, 20)
     assert broker.client.info("commandstats").get("cmdstat_script|exists", {}).get("calls", 0) == calls
+
+
+def test_a_resting_connection_killed_meanwhile_is_replaced_and_the_send_goes_through(broker: DoorbellRedisBroker) -> None:
+    ids = _send(broker, 1)
+    resting = broker._wire._resting  # noqa: SLF001
+    assert resting
+    for conn in resting:  # killed by the server, as a Redis restart would
+        conn.send_command("CLIENT", "ID")
+        assert broker.client.client_kill_filter(_id=conn.read_response()) == 1
+    ids += _send(broker, 2)
+    assert _queued(broker) == set(ids) and broker.client.llen(f"{broker.namespace}:q") == 3
+
+
+def test_an_error_reply_is_raised_after_every_reply_is_read(broker: DoorbellRedisBroker) -> None:
+    from workers.redis_wire import Wire
+
+    wire = Wire(broker.client)
+    key = f"vmtest{secrets.token_hex(3)}"
+    try:
+        with pytest.raises(redis.ResponseError):
+            wire.send([("SET", key, "a"), ("INCR", key), ("APPEND", key, "b")])  # INCR of "a" fails
+        assert broker.client.get(key) == b"ab"  # the command after the error ran too
+        assert wire.send([("GET", key), ("STRLEN", key)]) == [b"ab", 2]  # the connection is still in step
+        assert len(wire._resting) == 1  # noqa: SLF001
+    finally:
+        wire.close()
+        broker.client.delete(key)
