@@ -29,7 +29,7 @@ import logging
 import os
 import threading
 import time
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from core.db import Database, pg_connect_args
 
@@ -53,6 +53,7 @@ class PrincipalCache:
         self._pid = 0
         self._retry_at = 0.0
         self._used_at = 0.0
+        self._connecting = False
 
     def get(self, kind: str, key: str, load: Callable[[], T | None]) -> T | None:
         """The value kept for (kind, key) if it is fresh and nothing changed since; else `load()`,
@@ -65,6 +66,11 @@ class PrincipalCache:
                 kept = self._entries.get((kind, key))
                 if kept is not None and now - kept[1] < self.ttl:
                     return kept[0]  # type: ignore[return-value]
+            connect = self._conn is None and not self._connecting and now >= self._retry_at
+            if connect:
+                self._connecting = True
+        if connect:  # outside the lock: meanwhile other requests read as if there were no cache
+            self._listen(now)
         value = load()
         if value is not None and listening:
             with self._lock:
@@ -83,7 +89,7 @@ class PrincipalCache:
         with self._lock:
             self._disconnect()
 
-    # -- under the lock -------------------------------------------------------------------------
+    # -- _forget, _drain and _disconnect run under the lock; _listen takes it itself ---------------
 
     def _forget(self) -> None:
         self._entries.clear()
@@ -99,15 +105,7 @@ class PrincipalCache:
             self._disconnect()
         self._used_at = now
         if self._conn is None:
-            if now < self._retry_at:
-                return False
-            try:
-                self._connect()
-            except Exception as exc:  # noqa: BLE001 - no cache until it is back; requests read as usual
-                self._retry_at = now + RETRY_SECONDS
-                log.warning("principal cache off for %.0f s: cannot listen for account changes: %s",
-                            RETRY_SECONDS, exc)
-                return False
+            return False
         try:
             self._conn.poll()
             if self._conn.notices:  # a server ending the session says FATAL before it closes the socket
@@ -123,7 +121,24 @@ class PrincipalCache:
             self._forget()
         return True
 
-    def _connect(self) -> None:
+    def _listen(self, now: float) -> None:
+        try:
+            conn = self._connect()
+        except Exception as exc:  # noqa: BLE001 - no cache until it is back; requests read as usual
+            with self._lock:
+                self._connecting, self._retry_at = False, now + RETRY_SECONDS
+            log.warning("principal cache off for %.0f s: cannot listen for account changes: %s", RETRY_SECONDS, exc)
+            return
+        with self._lock:
+            self._connecting = False
+            if self._pid != os.getpid() or self._conn is not None:  # forked meanwhile: not ours
+                conn.close()
+                return
+            self._conn = conn
+            self._used_at = time.monotonic()
+            self._forget()  # changes made while nobody listened were not heard
+
+    def _connect(self) -> Any:
         engine = self._database.reader_engine
         dialect = engine.dialect
         cargs, cparams = dialect.create_connect_args(engine.url)
@@ -136,8 +151,7 @@ class PrincipalCache:
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
-        self._forget()  # changes made while nobody listened were not heard
+        return conn
 
     def _disconnect(self) -> None:
         conn, self._conn = self._conn, None

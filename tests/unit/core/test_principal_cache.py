@@ -45,6 +45,13 @@ def _sql(db: Database, statement: str, **params: object) -> None:
         c.execute(text(statement), params)
 
 
+def _listening(cache: PrincipalCache) -> PrincipalCache:
+    """The first lookup starts listening (and reads, as every lookup does until it listens)."""
+    cache.get("other", "warm-up", lambda: None)
+    assert cache._conn is not None  # noqa: SLF001
+    return cache
+
+
 class Counting:
     """A loader that reads the account and counts how often it was asked to."""
 
@@ -58,7 +65,7 @@ class Counting:
 
 def test_an_account_is_read_once_and_again_right_after_any_change_to_its_authorisation(database: Database) -> None:
     uid, subject = _user(database)
-    cache = PrincipalCache(database, ttl=60)
+    cache = _listening(PrincipalCache(database, ttl=60))
     load = Counting(database, subject)
     try:
         for _ in range(5):
@@ -82,7 +89,7 @@ def test_an_account_is_read_once_and_again_right_after_any_change_to_its_authori
 
 def test_a_value_is_served_for_its_time_limit_at_most(database: Database) -> None:
     _, subject = _user(database)
-    cache = PrincipalCache(database, ttl=0.2)
+    cache = _listening(PrincipalCache(database, ttl=0.2))
     load = Counting(database, subject)
     try:
         cache.get("sub", subject, load)
@@ -97,7 +104,7 @@ def test_a_value_is_served_for_its_time_limit_at_most(database: Database) -> Non
 
 def test_a_lost_listener_means_reading_until_it_listens_again(database: Database) -> None:
     uid, subject = _user(database)
-    cache = PrincipalCache(database, ttl=60)
+    cache = _listening(PrincipalCache(database, ttl=60))
     load = Counting(database, subject)
     try:
         cache.get("sub", subject, load)
@@ -120,8 +127,7 @@ def test_a_lost_listener_means_reading_until_it_listens_again(database: Database
 
 def test_a_value_read_while_a_change_was_announced_is_not_kept(database: Database) -> None:
     uid, subject = _user(database)
-    cache = PrincipalCache(database, ttl=60)
-    cache.get("other", "warm-up", lambda: None)  # listening from here on
+    cache = _listening(PrincipalCache(database, ttl=60))
     load = Counting(database, subject)
 
     def read_then_change() -> principals.Principal | None:
