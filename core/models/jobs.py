@@ -34,7 +34,7 @@ class Job(Base):
     artifact_name: Mapped[str | None] = mapped_column(String(255))
     artifact_type: Mapped[str | None] = mapped_column(String(100))
     error: Mapped[dict | None] = mapped_column(JSON)
-    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # ix_jobs_user_created
     subject_id: Mapped[str | None] = mapped_column(String(40), index=True)
     batch_id: Mapped[str | None] = mapped_column(String(40), index=True)
     request_id: Mapped[str | None] = mapped_column(String(100))
