@@ -12,18 +12,7 @@ from sqlalchemy import func, select, update
 
 from tests.functional.servers import web_process
 from tests.support.client import ApiClient, data
-
-
-def _soon(lookup, check, within: float = 2.0):  # noqa: ANN001, ANN202
-    """What `lookup()` returns once `check` holds (or at `within`). A change made to the database by
-    anything other than the platform's own request reaches the web process's principal cache with
-    PostgreSQL's announcement of it (core/principal_cache.py), a moment after its COMMIT returns."""
-    deadline = time.monotonic() + within
-    while True:
-        value = lookup()
-        if check(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.002)
+from tests.support.eventually import soon  # a change made outside a request reaches the web's principal cache
 
 
 def _users_with_subject(platform, subject: str) -> int:  # noqa: ANN001
@@ -45,7 +34,7 @@ def test_a_purged_accounts_old_token_stays_dead_and_only_a_new_sign_in_makes_a_n
     assert me["is_admin"] is True
     with platform.runtime.db.session_scope() as s:
         s.execute(update(User).where(User.id == me["id"]).values(deleted_at=utcnow()))
-    assert _soon(lambda: old.get("/auth/me").status_code, lambda status: status == 401) == 401
+    assert soon(lambda: old.get("/auth/me").status_code, lambda status: status == 401) == 401
     with platform.runtime.db.session_scope() as s:
         assert apply_purge(s, platform.runtime.storage)["accounts"] >= 1
     assert _users_with_subject(platform, email) == 0
@@ -84,9 +73,9 @@ def test_admin_status_follows_the_email_list_and_the_database_role_on_every_requ
     runner = CliRunner()
     out = runner.invoke(main, ["token", "create", "--user", existing, "--admin"], env=test_env)
     assert out.exit_code == 0, out.output
-    assert _soon(lambda: data(c.get("/auth/me"))["is_admin"], bool) is True, "the same old token, now an admin"
+    assert soon(lambda: data(c.get("/auth/me"))["is_admin"], bool) is True, "the same old token, now an admin"
     assert data(ApiClient(platform.base_url, out.stdout.strip()).get("/auth/me"))["is_admin"] is True
     out = runner.invoke(main, ["admin", "revoke", existing], env=test_env)
     assert out.exit_code == 0 and "revoked" in out.output, out.output
-    assert _soon(lambda: data(c.get("/auth/me"))["is_admin"], lambda admin: not admin) is False
+    assert soon(lambda: data(c.get("/auth/me"))["is_admin"], lambda admin: not admin) is False
     assert c.get("/api/retention/receipts").status_code == 403

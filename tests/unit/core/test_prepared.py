@@ -41,7 +41,8 @@ def test_a_prepared_statement_goes_through_when_its_connection_died(pg_url) -> N
         db.dispose()
 
 
-def test_after_a_server_restart_every_pooled_connection_is_replaced_at_the_first_failure(pg_url) -> None:  # noqa: ANN001
+def test_after_a_server_restart_every_pooled_connection_is_replaced_at_the_first_failure(
+        pg_url) -> None:  # noqa: ANN001
     """All the pool's connections die at once (a restart): the first statement finds one dead,
     which invalidates the pool's older connections too, so its one retry runs on a new one."""
     db = Database(pg_url)
@@ -61,7 +62,8 @@ def test_after_a_server_restart_every_pooled_connection_is_replaced_at_the_first
         db.dispose()
 
 
-def test_a_failing_statement_raises_sqlalchemys_error_and_leaves_the_connection_usable(pg_url) -> None:  # noqa: ANN001
+def test_a_failing_statement_raises_sqlalchemys_error_and_leaves_the_connection_usable(
+        pg_url) -> None:  # noqa: ANN001
     import pytest
     from sqlalchemy.exc import DataError
 

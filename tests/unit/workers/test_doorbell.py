@@ -65,7 +65,8 @@ def test_no_script_exists_round_trip_per_enqueue(broker: DoorbellRedisBroker) ->
     assert broker.client.info("commandstats").get("cmdstat_script|exists", {}).get("calls", 0) == calls
 
 
-def test_a_resting_connection_killed_meanwhile_is_replaced_and_the_send_goes_through(broker: DoorbellRedisBroker) -> None:
+def test_a_resting_connection_killed_meanwhile_is_replaced_and_the_send_goes_through(
+        broker: DoorbellRedisBroker) -> None:
     ids = _send(broker, 1)
     resting = broker._wire._resting  # noqa: SLF001
     assert resting
