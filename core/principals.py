@@ -6,9 +6,9 @@ change, and a deleted account or a revoked admin role counts from the first requ
 announcement reached the process, a moment after the change commits. Otherwise it reads. Loading the
 whole ORM row for that, in the request's transaction, cost a BEGIN and an entity load on every
 request, and most handlers want only the id. On PostgreSQL the read is one prepared statement on the
-autocommit engine (no transaction around it, planned once per connection); on SQLite (embedded mode) a Core select in the
-caller's session (`session` is called only there: the request's session, opened on first use).
-Handlers that need the whole row load it on first use (webapp/auth.py)."""
+autocommit engine (no transaction around it, planned once per connection); on SQLite (embedded mode)
+a Core select in the caller's session (`session` is called only there: the request's session, opened
+on first use). Handlers that need the whole row load it on first use (webapp/auth.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
