@@ -5,8 +5,8 @@ from flask import Flask
 
 from core.config import Settings
 from core.events import EventHub
-from core.principal_cache import PrincipalCache
 from core.logs import ensure_logging
+from core.principal_cache import PrincipalCache
 from workers import runtime as worker_runtime
 from workers.runtime import Runtime
 

@@ -21,8 +21,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Caller:
-    """The authenticated caller: its account's principal (core/principals.py: read, or kept until it changes)
-    and, loaded on first use, its ORM row (`user`) for the handlers that read or change more."""
+    """The authenticated caller: its account's principal (core/principals.py: read, or kept until
+    it changes) and, loaded on first use, its ORM row (`user`) for the handlers that read or change more."""
 
     __slots__ = ("principal", "session_id", "_user")
 

@@ -7,8 +7,8 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from core.config import Settings
-from core.principal_cache import PrincipalCache
 from core.events import EventHub
+from core.principal_cache import PrincipalCache
 from workers.runtime import Runtime
 
 

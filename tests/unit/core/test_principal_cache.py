@@ -22,12 +22,14 @@ def database(pg_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def _user(db: Database) -> tuple[str, str]:
+@pytest.fixture()
+def account(database: Database) -> tuple[str, str, "Counting"]:
+    """A new account: its id, its token subject, and a loader that reads it and counts its reads."""
     uid, subject = f"usr_{uuid.uuid4().hex[:12]}", f"{uuid.uuid4().hex[:8]}@example.com"
-    with db.engine.begin() as c:
+    with database.engine.begin() as c:
         c.execute(text("INSERT INTO users (id, subject, email, is_admin, is_guest, plan, created_at) "
                        "VALUES (:id, :s, :s, false, false, 'free', now())"), {"id": uid, "s": subject})
-    return uid, subject
+    return uid, subject, Counting(database, subject)
 
 
 def _sql(db: Database, statement: str, **params: object) -> None:
@@ -39,7 +41,7 @@ Listening = Callable[..., PrincipalCache]
 
 
 @pytest.fixture()
-def listening(database: Database) -> Iterator[Callable[..., PrincipalCache]]:
+def listening(database: Database) -> Iterator[Listening]:
     """`listening(ttl)`: a cache that listens already (its first lookup starts listening and reads,
     as every lookup does until it listens); all closed after the test."""
     made: list[PrincipalCache] = []
@@ -68,10 +70,9 @@ class Counting:
 
 
 def test_an_account_is_read_once_and_again_right_after_any_change_to_its_authorisation(
-        database: Database, listening: Listening) -> None:
-    uid, subject = _user(database)
+        database: Database, listening: Listening, account: tuple) -> None:
+    uid, subject, load = account
     cache = listening(60)
-    load = Counting(database, subject)
     for _ in range(5):
         assert cache.get("sub", subject, load).is_admin is False
     assert load.reads == 1
@@ -90,10 +91,9 @@ def test_an_account_is_read_once_and_again_right_after_any_change_to_its_authori
 
 
 def test_a_value_is_served_for_its_time_limit_at_most(
-        database: Database, listening: Listening) -> None:
-    _, subject = _user(database)
+        database: Database, listening: Listening, account: tuple) -> None:
+    _, subject, load = account
     cache = listening(0.2)
-    load = Counting(database, subject)
     cache.get("sub", subject, load)
     cache.get("sub", subject, load)
     assert load.reads == 1
@@ -103,10 +103,9 @@ def test_a_value_is_served_for_its_time_limit_at_most(
 
 
 def test_a_lost_listener_means_reading_until_it_listens_again(
-        database: Database, listening: Listening) -> None:
-    uid, subject = _user(database)
+        database: Database, listening: Listening, account: tuple) -> None:
+    uid, subject, load = account
     cache = listening(60)
-    load = Counting(database, subject)
     cache.get("sub", subject, load)
     listener_pid = cache._conn.get_backend_pid()  # noqa: SLF001
     _sql(database, "SELECT pg_terminate_backend(:pid)", pid=listener_pid)
@@ -124,10 +123,9 @@ def test_a_lost_listener_means_reading_until_it_listens_again(
 
 
 def test_a_value_read_while_a_change_was_announced_is_not_kept(
-        database: Database, listening: Listening) -> None:
-    uid, subject = _user(database)
+        database: Database, listening: Listening, account: tuple) -> None:
+    uid, subject, load = account
     cache = listening(60)
-    load = Counting(database, subject)
 
     def read_then_change() -> principals.Principal | None:
         value = load()
