@@ -96,6 +96,25 @@ INSERT INTO events (stream, seq, type, data, created_at) SELECT %(stream)s, 1, %
 
 CREATE_ALONE = prepared.Prepared.of(CREATE_SQL + " RETURNING seq", "create")
 
+# `CREATE_SQL` for many jobs at once: each parameter is an array with one element per job.
+_BATCH_COLUMNS = ("id", "kind", "queue", "args", "user_id", "subject_id", "batch_id", "request_id",
+                  "idempotency_key", "tracked_skill_id_hash", "stream", "data")
+CREATE_BATCH_SQL = """WITH x AS (
+  SELECT * FROM unnest(""" + ", ".join(f"CAST(%({c})s AS text[])" for c in _BATCH_COLUMNS) + """,
+                       CAST(%(now)s AS timestamp[]))
+    AS x(""" + ", ".join(_BATCH_COLUMNS) + """, at)),
+j AS (
+  INSERT INTO jobs (id, kind, queue, status, progress, attempts, args, user_id, subject_id, batch_id, request_id,
+                    idempotency_key, tracked_skill_id_hash, cancel_requested, created_at, enqueued_at)
+  SELECT id, kind, queue, 'queued', 0, 0, CAST(args AS json), user_id, subject_id, batch_id, request_id,
+         idempotency_key, tracked_skill_id_hash, false, at, at FROM x
+  RETURNING id),
+s AS (INSERT INTO event_streams (name, last_seq) SELECT x.stream, 1 FROM j JOIN x USING (id) RETURNING name),
+e AS (INSERT INTO events (stream, seq, type, data, created_at)
+      SELECT x.stream, 1, 'queued', CAST(x.data AS json), x.at FROM s JOIN x ON x.stream = s.name RETURNING 1)
+SELECT count(*) AS created FROM e"""
+CREATE_BATCH = prepared.Prepared.of(CREATE_BATCH_SQL, "create_batch")
+
 _NEW_JOB_COLUMNS = ("id", "kind", "queue", "args", "user_id", "subject_id", "batch_id", "request_id",
                     "idempotency_key", "tracked_skill_id_hash", "created_at", "enqueued_at")
 
@@ -128,6 +147,22 @@ class Transitions:
         assert self.one_statement
         prepared.run(self.db, CREATE_ALONE, self._create_params(job, data), durable=True)
         return Event(stream=job.stream, seq=1, type="queued", data=data, ts=iso(job.created_at))
+
+    def create_alone_batch(self, batch: list[tuple[Job, dict]]) -> list[Event]:
+        """`create_alone` for several requests' jobs at once (webapp.enqueue's group commit): their
+        rows and `queued` events in one prepared statement and one durable commit. All or nothing:
+        an error (a constraint a row breaks, the database down) writes none of them."""
+        assert self.one_statement
+        params: dict[str, Any] = {c: [] for c in (*_BATCH_COLUMNS, "now")}
+        for job, data in batch:
+            for c, v in self._create_params(job, data).items():
+                if c in params:
+                    params[c].append(v)
+        row = prepared.run(self.db, CREATE_BATCH, params, durable=True)
+        if row is None or row.created != len(batch):  # pragma: no cover - every row is new: all or none
+            raise RuntimeError(f"group commit wrote {row and row.created} of {len(batch)} jobs")
+        return [Event(stream=job.stream, seq=1, type="queued", data=data, ts=iso(job.created_at))
+                for job, data in batch]
 
     @staticmethod
     def _create_params(job: Job, data: dict) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """The Flask app factory. Nothing builds an app at import time."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 
 from core.config import Settings
 from core.events import EventHub
+from core.group_commit import GroupCommit
 from core.logs import ensure_logging
 from core.principal_cache import PrincipalCache
 from workers import runtime as worker_runtime
@@ -12,8 +15,8 @@ from workers.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
-    from webapp import (access_log, blueprints, cors, errors, idempotency, metrics, openapi, pipeline, ratelimit,
-                        request_ids, state, tracking, validation)
+    from webapp import (access_log, blueprints, cors, enqueue, errors, idempotency, metrics, openapi, pipeline,
+                        ratelimit, request_ids, state, tracking, validation)
     from webapp.cooperative import make_postgres_cooperative
 
     settings = settings or Settings.from_env()
@@ -28,8 +31,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     principals = None
     if not runtime.db.is_sqlite and settings.principal_cache_seconds > 0:
         principals = PrincipalCache(runtime.db, settings.principal_cache_seconds)
+    lone_jobs = None
+    if runtime.transitions.one_statement:
+        lone_jobs = GroupCommit(partial(enqueue.write_lone_jobs, runtime.transitions))
     state.init_app(app, state.AppState(settings=settings, runtime=runtime, hub=EventHub(runtime.bus),
-                                       principals=principals))
+                                       principals=principals, lone_jobs=lone_jobs))
     access_log.init_app(app)  # first: times the whole request, logs its final status
     request_ids.init_app(app)
     validation.init_app(app)  # NUL in URLs (404) and, once parsed, form fields (400)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.events import EventHub
+from core.group_commit import GroupCommit
 from core.principal_cache import PrincipalCache
 from workers.runtime import Runtime
 
@@ -18,6 +19,7 @@ class AppState:
     runtime: Runtime
     hub: EventHub
     principals: PrincipalCache | None = None  # PostgreSQL: accounts kept until they change
+    lone_jobs: GroupCommit | None = None  # PostgreSQL: jobs of requests that write nothing else (webapp.enqueue)
 
 
 def state() -> AppState:

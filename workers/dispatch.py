@@ -39,15 +39,20 @@ def send(job_id: str, kind: str, *, request_id: str | None = None, delay_ms: int
     return True
 
 
-def send_many(jobs: list[Job]) -> bool:
-    """Send the messages of a burst of committed new jobs, in one broker round trip where the broker
-    allows it (Redis); False (and a warning) when the broker is down: the sweeper re-sends them."""
+def send_many(jobs: list[Job], tracked_skills: list[str | None] | None = None) -> bool:
+    """Send the messages of committed new jobs, in one broker round trip where the broker allows it
+    (Redis); False (and a warning) when the broker is down: the sweeper re-sends them.
+    `tracked_skills`: each job's sealed X-Tracked-Skill-Id (see `send`), when the jobs come from
+    several requests."""
     rt = runtime.get()
     batched = getattr(rt.broker, "batched", None)
+    skills = tracked_skills or [None] * len(jobs)
     try:
         with batched() if batched is not None else nullcontext():
-            for job in jobs:
-                actors.ACTORS[job.kind].send_with_options(kwargs={"job_id": job.id}, request_id=job.request_id)
+            for job, skill in zip(jobs, skills):
+                extra = {"tracked_skill": skill} if skill else {}
+                actors.ACTORS[job.kind].send_with_options(kwargs={"job_id": job.id}, request_id=job.request_id,
+                                                          **extra)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the rows stay queued for the sweeper
         log.warning("could not send %d jobs: %s; the sweeper will re-send them", len(jobs), exc)
         _mark_unsent([job.id for job in jobs])
