@@ -55,12 +55,34 @@ class GroupCommit(Generic[Item, Outcome]):
             lead = not self._writing
             self._writing = True
         if not lead:
-            slot.ready.wait()
+            try:
+                slot.ready.wait()
+            except BaseException:  # the caller was interrupted (a greenlet killed, a timeout)
+                self._abandon(slot)
+                raise
         if slot.lead or lead:
             self._lead()
         if isinstance(slot.outcome, BaseException):
             raise slot.outcome
         return slot.outcome  # type: ignore[return-value]
+
+    def _abandon(self, slot: _Slot[Item]) -> None:
+        """A queued caller gave up waiting: its item is not written, and if it had just been told to
+        lead the next batch, the next caller in the queue leads it (or nobody is writing any more),
+        so no one is left waiting for a leader that never comes. An item already taken into a batch
+        is written all the same."""
+        with self._lock:
+            if slot not in self._queue:
+                return
+            self._queue.remove(slot)
+            successor = None
+            if slot.lead:
+                successor = self._queue[0] if self._queue else None
+                self._writing = successor is not None
+                if successor is not None:
+                    successor.lead = True
+        if successor is not None:
+            successor.ready.set()
 
     def _lead(self) -> None:
         with self._lock:
@@ -77,8 +99,9 @@ class GroupCommit(Generic[Item, Outcome]):
                 self.items += len(batch)
                 successor = self._queue[0] if self._queue else None
                 self._writing = successor is not None
-            if successor is not None:  # the next batch is led by the first caller queued meanwhile
-                successor.lead = True
+                if successor is not None:  # the next batch is led by the first caller queued meanwhile
+                    successor.lead = True
+            if successor is not None:
                 successor.ready.set()
         for slot, outcome in zip(batch, outcomes):
             slot.outcome = outcome

@@ -133,3 +133,51 @@ def test_a_write_that_returns_the_wrong_number_of_outcomes_fails_its_callers() -
     with pytest.raises(RuntimeError, match="0 outcomes for 1 items"):
         group.submit("a")
     assert group.waiting == 0
+
+
+GREENLETS = r"""
+from gevent import monkey
+monkey.patch_all()
+import gevent, gevent.event
+from core.group_commit import GroupCommit
+
+gate = gevent.event.Event()
+batches = []
+
+def write(items):
+    batches.append(list(items))
+    if len(batches) == 1:
+        gate.wait()
+        # Killed once this batch is done: by then the quitter has been told to lead the next one.
+        quitter.kill(block=False)
+    return [i.upper() for i in items]
+
+group = GroupCommit(write)
+first = gevent.spawn(group.submit, "first")
+gevent.sleep(0.01)
+quitter = gevent.spawn(group.submit, "quitter")  # first in the queue: the next batch's leader
+gevent.sleep(0.01)
+waiter = gevent.spawn(group.submit, "waiter")
+gevent.sleep(0.01)
+assert group.waiting == 2
+gate.set()
+gevent.joinall([first, quitter, waiter], timeout=5)
+assert isinstance(quitter.value, gevent.GreenletExit), quitter.value  # killed, its item never written
+assert first.value == "FIRST", first.value
+assert waiter.value == "WAITER", (waiter.value, batches)
+assert group.submit("later") == "LATER" and group.waiting == 0
+print("ok", batches)
+"""
+
+
+def test_a_caller_killed_while_queued_leaves_nobody_waiting_for_it() -> None:
+    """Under gevent (gunicorn's worker), a greenlet killed while queued, even one just told to lead
+    the next batch, neither writes its item nor strands the callers behind it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", GREENLETS], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("ok [['first'], ['waiter'], ['later']]"), out.stdout
