@@ -4,12 +4,57 @@ writes nothing else, which is one statement committed by itself; through HTTP on
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import event
 
 from tests.support.client import ApiClient, data
+
+
+_recording: dict[str, list | None] = {"seen": None}
+_hooked: set[int] = set()  # the engines whose events already feed `_recording`
+_checked_out = threading.local()  # .engine: the engine whose pool this thread last checked out from
+
+
+def _in_request() -> bool:
+    return "process_request" in threading.current_thread().name
+
+
+def _hook(engines: dict) -> None:  # noqa: ANN001
+    """Listen to each engine's cursor and pool checkout events once, for the whole session. Removing
+    a listener while the worker checks out a connection races SQLAlchemy's dispatch ("deque mutated
+    during iteration" in the job), so the listeners stay and record only inside the block."""
+    for name, engine in engines.items():
+        if id(engine) in _hooked:
+            continue
+        _hooked.add(id(engine))
+
+        def hook(conn, _cursor, statement, *_args, _name=name) -> None:  # noqa: ANN001
+            seen = _recording["seen"]
+            if seen is not None and _in_request():
+                seen.append((_name, bool(conn.connection.driver_connection.autocommit), statement))
+
+        def checkout(_dbapi_conn, _record, _proxy, _name=name) -> None:  # noqa: ANN001
+            _checked_out.engine = _name
+        event.listen(engine, "before_cursor_execute", hook)
+        event.listen(engine.pool, "checkout", checkout)
+
+
+def _quiet(db, timeout: float = 30.0) -> None:  # noqa: ANN001
+    """Wait until the worker runs no job and none was just queued (earlier tests' jobs finished;
+    a job some test left queued long ago, its message never sent, does not count)."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.engine.connect() as conn:
+            if not conn.execute(text(
+                    "SELECT count(*) FROM jobs WHERE status = 'running' OR (status = 'queued' "
+                    "AND enqueued_at > timezone('utc', now()) - interval '5 seconds')")).scalar_one():
+                return
+        time.sleep(0.05)
 
 
 @contextmanager
@@ -22,37 +67,25 @@ def statements_of_requests(platform) -> Iterator[list[tuple[str, bool, str]]]:  
 
     db = platform.runtime.db
     engines = {"main": db.engine, "reader": db.reader_engine, "autocommit": db.autocommit}
+    if not all(id(e) in _hooked for e in engines.values()):
+        _quiet(db)  # adding a listener while a job checks out a connection races the same way
+        _hook(engines)
     seen: list[tuple[str, bool, str]] = []
-    checked_out = threading.local()
-    hooks = []
-
-    def in_request() -> bool:
-        return "process_request" in threading.current_thread().name
-
-    for name, engine in engines.items():
-        def hook(conn, _cursor, statement, *_args, _name=name) -> None:  # noqa: ANN001
-            if in_request():
-                seen.append((_name, bool(conn.connection.driver_connection.autocommit), statement))
-
-        def checkout(_dbapi_conn, _record, _proxy, _name=name) -> None:  # noqa: ANN001
-            checked_out.engine = _name
-        for kind, fn in (("before_cursor_execute", hook), ("checkout", checkout)):
-            event.listen(engine.pool if kind == "checkout" else engine, kind, fn)
-            hooks.append((engine.pool if kind == "checkout" else engine, kind, fn))
     execute = prepared._execute  # noqa: SLF001
 
     def spy(conn, cursor, stmt, params):  # noqa: ANN001, ANN202
-        if in_request():
-            seen.append((checked_out.engine, bool(conn.driver_connection.autocommit), stmt.execute))
+        if _in_request() and _recording["seen"] is not None:
+            seen.append((getattr(_checked_out, "engine", "?"), bool(conn.driver_connection.autocommit),
+                         stmt.execute))
         return execute(conn, cursor, stmt, params)
 
     prepared._execute = spy  # noqa: SLF001
+    _recording["seen"] = seen
     try:
         yield seen
     finally:
+        _recording["seen"] = None
         prepared._execute = execute  # noqa: SLF001
-        for target, kind, fn in hooks:
-            event.remove(target, kind, fn)
 
 
 def test_a_get_reads_outside_any_transaction_and_a_post_writes_in_one(platform, admin_client: ApiClient) -> None:  # noqa: ANN001
