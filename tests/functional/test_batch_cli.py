@@ -66,7 +66,10 @@ def test_ctrl_c_prints_the_summary_so_far_and_the_command_that_resumes(client: A
     resume.write_text(RESUME)
     args = _cli(str(_input(tmp_path / "in.jsonl", 300)), "--out", str(out), "--url", client.base_url,
                 "--token", client.token, "--resume", str(resume), "-c", "2")
-    proc = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it: SIGINT at its default in the CLI, even when this test runs where
+    # SIGINT is ignored (a shell's background job), which the CLI would otherwise inherit.
+    proc = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         try:
