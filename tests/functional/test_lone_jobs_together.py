@@ -5,22 +5,14 @@ worker: a lock held on `jobs` keeps the first job's statement waiting in the dat
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from typing import Callable
 
 from sqlalchemy import text
 
 from core.clock import utcnow
 from core.models import Job
 from tests.support.client import ApiClient, data
-
-
-def _soon(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < end, f"{what} did not happen within {timeout} s"
-        time.sleep(0.01)
+from tests.support.procs import wait_for
 
 
 def _post_canaries(platform, token: str, n: int, answers: list) -> list[threading.Thread]:  # noqa: ANN001
@@ -49,9 +41,10 @@ def test_jobs_posted_while_another_is_written_share_one_statement_and_each_runs(
     with engine.connect() as locker:
         locker.execute(text("LOCK TABLE jobs IN SHARE MODE"))  # no INSERT into jobs until the rollback
         threads = _post_canaries(platform, admin_client.token, 1, first)
-        _soon(lambda: _waiting_on_a_lock(engine) == 1, "the first job's statement waiting on the lock")
+        wait_for(lambda: _waiting_on_a_lock(engine) == 1, 10, "the first job's statement waiting on the lock",
+                 interval=0.01)
         threads += _post_canaries(platform, admin_client.token, 5, later)
-        _soon(lambda: group.waiting == 5, "five jobs queued behind the first")
+        wait_for(lambda: group.waiting == 5, 10, "five jobs queued behind the first", interval=0.01)
         locker.rollback()
     for t in threads:
         t.join(30)

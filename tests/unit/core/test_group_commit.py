@@ -3,12 +3,12 @@ a batch is written share the next one; each gets its own outcome or error; nobod
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable
 
 import pytest
 
 from core.group_commit import GroupCommit
+from tests.support.procs import wait_for
 
 
 class HeldWrites:
@@ -51,13 +51,6 @@ def _submit_in_threads(group: GroupCommit, items: list[str]) -> tuple[dict[str, 
     return results, threads
 
 
-def _wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < end, "condition not reached"
-        time.sleep(0.002)
-
-
 def test_a_caller_alone_writes_its_item_at_once_in_a_batch_of_its_own() -> None:
     writes = HeldWrites()
     group = GroupCommit(writes)
@@ -74,7 +67,7 @@ def test_callers_arriving_while_a_batch_is_written_share_the_next_one() -> None:
     first, first_threads = _submit_in_threads(group, ["first"])
     assert writes.entered.wait(5)
     later, threads = _submit_in_threads(group, [f"item{i}" for i in range(5)])
-    _wait_until(lambda: group.waiting == 5)
+    wait_for(lambda: group.waiting == 5, 5, "callers queued", interval=0.002)
     assert writes.batches == [["first"]]  # nothing else is written while the first batch is
     writes.release()
     for t in first_threads + threads:
@@ -92,7 +85,7 @@ def test_an_item_s_error_is_raised_in_its_own_caller_only() -> None:
     _, first = _submit_in_threads(group, ["first"])
     assert writes.entered.wait(5)
     results, threads = _submit_in_threads(group, ["good1", "bad", "good2"])
-    _wait_until(lambda: group.waiting == 3)
+    wait_for(lambda: group.waiting == 3, 5, "callers queued", interval=0.002)
     writes.release()
     for t in first + threads:
         t.join(5)
@@ -119,7 +112,7 @@ def test_a_write_that_fails_fails_its_whole_batch_and_the_next_batch_still_goes(
     _, first = _submit_in_threads(group, ["first"])
     assert entered.wait(5)
     results, threads = _submit_in_threads(group, ["x", "y"])
-    _wait_until(lambda: group.waiting == 2)
+    wait_for(lambda: group.waiting == 2, 5, "callers queued", interval=0.002)
     gate.set()
     for t in first + threads:
         t.join(5)
