@@ -148,7 +148,7 @@ NOTES = """### Reading these figures
   change made elsewhere counts from the first request after the server has passed its announcement on
   (well under a millisecond on one host). A canary POST is one statement. The doorbell broker's
   enqueue, fetch and ack batches are written straight onto connections of the client's settings
-  (`workers/redis_wire.py`) instead of redis-py's pipeline and script objects (enqueue 133 → 81 µs).
+  (`core/redis_wire.py`) instead of redis-py's pipeline and script objects (enqueue 133 → 81 µs).
   Each against the commit before it, interleaved, jobs/s of one POST per job: 385–444 → 444–473
   (prepared), 415–463 → 420–504 (principal cache, +3 to +10 % in each pair), 415–463 → 493–521
   (Redis batches); per job, web 1.8 → 1.4 ms, worker 1.7 → 1.25 ms, PostgreSQL 1.0 → 0.85 ms.

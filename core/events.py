@@ -110,9 +110,12 @@ class RedisBus:
     _BATCH = 500
 
     def __init__(self, redis_url: str, prefix: str = "vm") -> None:
-        import redis  # local import: embedded mode never needs it
+        import redis  # local imports: embedded mode never needs them
+
+        from core.redis_wire import Wire
 
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self._wire = Wire(self._redis)  # the publisher's writes
         self._prefix = f"{prefix}:ev:"
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
@@ -143,10 +146,8 @@ class RedisBus:
             atexit.register(self.flush)
 
     def _send_loop(self, outbox: "queue.Queue[tuple[str, str]]") -> None:
-        # The sender's own connection, written to directly: redis-py's client and pipeline layers
-        # (pool checkout, retries, observability hooks) cost twice the round trip itself, paid per
-        # event at a steady trickle. Settings (auth, TLS, timeouts) are the client's.
-        conn = self._redis.connection_pool.make_connection()
+        # Written directly on a connection (core/redis_wire.py): redis-py's client and pipeline
+        # layers cost twice the round trip itself, paid per event at a steady trickle.
         while True:
             batch = [outbox.get()]
             while len(batch) < self._BATCH:
@@ -155,11 +156,8 @@ class RedisBus:
                 except queue.Empty:
                     break
             try:
-                conn.send_packed_command(conn.pack_commands([("PUBLISH", channel, data) for channel, data in batch]))
-                for _ in batch:
-                    conn.read_response()
+                self._wire.send([("PUBLISH", channel, data) for channel, data in batch])
             except Exception as exc:  # noqa: BLE001 - the events are stored; readers catch up by replay
-                conn.disconnect()  # replies may be left unread: the next batch starts on a fresh connection
                 log.warning("publish of %d events failed: %s", len(batch), exc)
             for _ in batch:
                 outbox.task_done()

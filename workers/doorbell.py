@@ -22,7 +22,7 @@ from dramatiq.common import compute_backoff, current_millis, dq_name, q_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
-from workers.redis_wire import Batch, Wire
+from core.redis_wire import Batch, Wire
 
 _FULL_PREFETCH_WAIT = 0.002  # seconds
 _BELL_CAP = 64  # rings nobody answered are capped, so a long-idle queue wakes at most this many times
@@ -72,7 +72,7 @@ class DoorbellRedisBroker(RedisBroker):
 
     def run_pipeline(self, build: Callable[[Any], None]) -> list[Any]:
         """`build` a batch of commands (no transaction) and send it in one round trip, written
-        directly on a connection (workers/redis_wire.py). A Redis that lost the script (restarted,
+        directly on a connection (core/redis_wire.py). A Redis that lost the script (restarted,
         SCRIPT FLUSH) fails every EVALSHA of it alike, so nothing was dispatched: the script is
         loaded and the batch built and sent again (rings are idempotent)."""
         for attempt in (1, 2):

@@ -78,7 +78,7 @@ def test_a_resting_connection_killed_meanwhile_is_replaced_and_the_send_goes_thr
 
 
 def test_an_error_reply_is_raised_after_every_reply_is_read(broker: DoorbellRedisBroker) -> None:
-    from workers.redis_wire import Wire
+    from core.redis_wire import Wire
 
     wire = Wire(broker.client)
     key = f"vmtest{secrets.token_hex(3)}"

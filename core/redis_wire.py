@@ -1,10 +1,11 @@
 """Batches of Redis commands written straight onto connections of a client's own settings.
 
-A job's submission sends its message and rings the queue's doorbell; the consumer fetches and acks.
-Through redis-py's pipeline each batch pays for the pipeline object, a pool checkout that first
-polls the socket for stray data, the retry wrapper and a reply callback per command: ~130 µs of CPU
-for the three commands of an enqueue, against ~60 µs written directly (bench measurement, 2 cores).
-The event publisher (core/events.py) writes directly for the same reason.
+A job's submission sends its message and rings the queue's doorbell; the consumer fetches and acks
+(workers/doorbell.py). Through redis-py's pipeline each batch pays for the pipeline object, a pool
+checkout that first polls the socket for stray data, the retry wrapper and a reply callback per
+command: ~130 µs of CPU for the three commands of an enqueue, against ~60 µs written directly
+(bench measurement, 2 cores).
+The event publisher (core/events.py) writes its PUBLISH batches through it for the same reason.
 
 `Wire.send(commands)` packs them, writes them in one go and reads every reply; the first error reply
 is raised once all are read (the connection stays in step). A connection that failed is dropped; a
