@@ -48,20 +48,32 @@ _FINISH_COLUMNS = {"progress": "%(progress)s", "stage": "%(stage)s", "error": "C
                    "artifact_key": "%(artifact_key)s", "artifact_name": "%(artifact_name)s",
                    "artifact_type": "%(artifact_type)s"}
 _JSON_COLUMNS = frozenset({"error", "result", "usage"})
-_finish_sql: dict[tuple[str, ...], prepared.Prepared] = {}
+_finish_sql: dict[tuple[tuple[str, ...], bool], prepared.Prepared] = {}
 CLAIM = prepared.Prepared.of(CLAIM_SQL, "claim")
 PROGRESS = prepared.Prepared.of(PROGRESS_SQL, "progress")
 
 
-def _finish_statement(columns: tuple[str, ...]) -> prepared.Prepared:
-    stmt = _finish_sql.get(columns)
+# A finish that also stores the job's last progress report (one the event lane had not written yet:
+# workers/execution.py): two numbers taken at once, the progress event first.
+_FINISH_TWO_EVENTS = """
+s AS (INSERT INTO event_streams (name, last_seq) SELECT %(stream)s, 2 FROM f
+      ON CONFLICT (name) DO UPDATE SET last_seq = event_streams.last_seq + 2 RETURNING last_seq),
+e AS (INSERT INTO events (stream, seq, type, data, created_at)
+      SELECT %(stream)s, s.last_seq - 1, 'progress', CAST(%(progress_data)s AS json), %(now)s FROM s
+      UNION ALL SELECT %(stream)s, s.last_seq, %(type)s, CAST(%(data)s AS json), %(now)s FROM s RETURNING seq)
+SELECT max(e.seq) AS seq FROM e HAVING count(*) > 0"""
+
+
+def _finish_statement(columns: tuple[str, ...], with_progress: bool = False) -> prepared.Prepared:
+    stmt = _finish_sql.get((columns, with_progress))
     if stmt is None:
         sets = "".join(f", {c} = {_FINISH_COLUMNS[c]}" for c in columns)
         terminal = ", ".join(f"'{t}'" for t in TERMINAL)
+        events = _FINISH_TWO_EVENTS if with_progress else (
+            NUMBER_AND_INSERT.format(src="f", data="CAST(%(data)s AS json)", also="") + " SELECT e.seq FROM e")
         sql = (f"WITH f AS (UPDATE jobs SET status = %(status)s, finished_at = %(now)s, lease_until = NULL{sets}"
-               f" WHERE id = %(id)s AND status NOT IN ({terminal}) RETURNING id),"
-               + NUMBER_AND_INSERT.format(src="f", data="CAST(%(data)s AS json)", also="") + " SELECT e.seq FROM e")
-        stmt = _finish_sql[columns] = prepared.Prepared.of(sql, "finish")
+               f" WHERE id = %(id)s AND status NOT IN ({terminal}) RETURNING id)," + events)
+        stmt = _finish_sql[(columns, with_progress)] = prepared.Prepared.of(sql, "finish")
     return stmt
 
 
@@ -229,19 +241,29 @@ class Transitions:
             "progress": None if pct is None else float(pct)})
         return self.events.announce(stream, int(row.seq), "progress", data, now)
 
-    def finish(self, job_id: str, status: str, data: dict, **values: Any) -> bool:
-        """running/queued → a terminal status with its event; False when the job had already finished."""
+    def finish(self, job_id: str, status: str, data: dict, *, last_progress: dict | None = None,
+               **values: Any) -> bool:
+        """running/queued → a terminal status with its event; False when the job had already finished.
+        `last_progress`: a progress report of the job not stored yet, stored just before the terminal
+        event (and, like it, only when the job had not finished)."""
         assert status in TERMINAL
         stream = f"job:{job_id}"
         if not self.one_statement:
+            if last_progress is not None:
+                self.events.emit(stream, "progress", last_progress)
             return self.events.emit(stream, status, data, also=lambda s: jobstore.finish(
                 s, job_id, status, **values)) is not None
         columns = tuple(sorted(values))
         now = utcnow()
         params = {c: (to_json(v) if c in _JSON_COLUMNS else v) for c, v in values.items()}
         params.update(id=job_id, status=status, stream=stream, type=status, data=to_json(data), now=now)
-        row = prepared.run(self.db, _finish_statement(columns), params)
+        if last_progress is not None:
+            params["progress_data"] = to_json(last_progress)
+        row = prepared.run(self.db, _finish_statement(columns, last_progress is not None), params)
         if row is None:
             return False
-        self.events.announce(stream, int(row.seq), status, data, now)
+        seq = int(row.seq)
+        if last_progress is not None:
+            self.events.announce(stream, seq - 1, "progress", last_progress, now)
+        self.events.announce(stream, seq, status, data, now)
         return True

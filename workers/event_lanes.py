@@ -11,11 +11,17 @@ order. `flush()` waits for the job's events to be written; the worker calls it b
 transaction commits and before its terminal event, so `succeeded` still comes after every progress
 event, and a write that failed fails the job as it did when written in line (the error is raised by
 the next report or by the flush; nothing after it is written).
+
+`take_unwritten()` is the other way to end: it waits for the write under way, if any, and hands the
+writes the lane has not started back to the job's thread. A job that reports its last progress and
+returns (the canary, most jobs' final step) usually gets that report back unwritten; the worker then
+stores it with the job's terminal event, in one statement (workers/execution.py).
 """
 from __future__ import annotations
 
 import threading
 import zlib
+from collections import deque
 from queue import SimpleQueue
 from typing import Any, Callable
 
@@ -28,8 +34,8 @@ _lanes_lock = threading.Lock()
 
 def _lane_loop(queue: SimpleQueue) -> None:
     while True:
-        events, write, args = queue.get()
-        events._run(write, args)  # noqa: SLF001 - the lane runs what its JobEvents queued
+        events = queue.get()
+        events._run_next()  # noqa: SLF001 - the lane runs what its JobEvents queued
 
 
 def _lane(key: str) -> SimpleQueue:
@@ -52,13 +58,17 @@ def frozen(data: Any) -> Any:
     return data
 
 
+Write = tuple[Callable[..., Any], tuple]
+
+
 class JobEvents:
     """One job's event writes, queued in order on one lane."""
 
     def __init__(self, job_id: str) -> None:
         self._queue = _lane(job_id)
         self._cond = threading.Condition()
-        self._pending = 0
+        self._writes: deque[Write] = deque()  # queued, not started; the lane pops one per token
+        self._running = False
         self._error: BaseException | None = None
 
     def submit(self, write: Callable[..., Any], *args: Any) -> None:
@@ -66,10 +76,15 @@ class JobEvents:
         with self._cond:
             if self._error is not None:
                 raise self._error
-            self._pending += 1
-        self._queue.put((self, write, args))
+            self._writes.append((write, args))
+        self._queue.put(self)
 
-    def _run(self, write: Callable[..., Any], args: tuple) -> None:
+    def _run_next(self) -> None:
+        with self._cond:
+            if not self._writes:  # taken back by take_unwritten()
+                return
+            write, args = self._writes.popleft()
+            self._running = True
         try:
             if self._error is None:
                 write(*args)
@@ -77,14 +92,29 @@ class JobEvents:
             self._error = exc
         finally:
             with self._cond:
-                self._pending -= 1
+                self._running = False
                 self._cond.notify_all()
+
+    def _idle(self) -> bool:
+        return not self._running and not self._writes
 
     def flush(self, *, raise_error: bool = True, timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
         """Wait until every queued write is done; raise the first one's error (unless `raise_error` is
         False: the job is already failing with an error of its own)."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._pending == 0, timeout):
+            if not self._cond.wait_for(self._idle, timeout):
                 raise TimeoutError(f"the job's events were not written within {timeout:.0f} s")
             if self._error is not None and raise_error:
                 raise self._error
+
+    def take_unwritten(self, timeout: float = FLUSH_TIMEOUT_SECONDS) -> list[Write]:
+        """Take back the queued writes the lane has not started and wait for the one under way (if
+        any); return them, in order, for the caller to do. Raises the first failed write's error, as `flush` does."""
+        with self._cond:
+            rest = list(self._writes)  # taken at once: the lane starts none of them from now on
+            self._writes.clear()
+            if not self._cond.wait_for(lambda: not self._running, timeout):
+                raise TimeoutError(f"the job's events were not written within {timeout:.0f} s")
+            if self._error is not None:
+                raise self._error
+            return rest

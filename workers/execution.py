@@ -70,6 +70,7 @@ def run_job(job_id: str, fn: JobFn) -> None:
     handover.give_outcome(None)
     sealed_skill = handover.take_sealed_skill()
     job: ClaimedJob | Job | None = handover.take_claimed(job_id)
+    claimed = job is not None  # JobLifecycle claimed it and will record its outcome
     with rt.db.session_scope() as s:
         if job is None:  # called outside JobLifecycle (a test, a direct call): read the row
             job = s.get(Job, job_id)
@@ -90,8 +91,27 @@ def run_job(job_id: str, fn: JobFn) -> None:
                 if lane is not None:
                     lane.flush(raise_error=False)  # its own error wins; its events still precede `failed`
                 raise
-            if lane is not None:
-                lane.flush()  # before the commit: a report that failed fails the job, as in line
+            last_progress = None
+            if lane is not None:  # before the commit: a report that failed fails the job, as in line
+                last_progress = _write_unwritten(lane, job_id, fold=claimed)
     for stream, type, data in ctx.deferred:
         rt.events.emit(stream, type, data)
-    handover.give_outcome({"result": result, "artifact": ctx.artifact, "usage": ctx.usage or None})
+    handover.give_outcome({"result": result, "artifact": ctx.artifact, "usage": ctx.usage or None,
+                           "last_progress": last_progress})
+
+
+def _write_unwritten(lane: JobEvents, job_id: str, *, fold: bool) -> dict | None:
+    """Do the job's reports its lane has not written yet, here, in order; when the last of them is
+    a progress report of the job itself and JobLifecycle will record the outcome (`fold`), return
+    its data instead of writing it: the finish stores it with the terminal event, one statement
+    instead of two (the usual case of a job whose last step reports and returns)."""
+    rest = lane.take_unwritten()
+    last = None
+    if fold and rest:
+        _, (_, _, stream, type, data) = rest[-1]
+        if stream == f"job:{job_id}" and type == "progress":
+            last = data
+            rest.pop()
+    for write, args in rest:
+        write(*args)
+    return last

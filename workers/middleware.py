@@ -143,7 +143,8 @@ class JobLifecycle(dramatiq.Middleware):
         outcome = handover.take_outcome()
         if exception is None:
             artifact = outcome.get("artifact") or {}
-            _finish(rt, job_id, "succeeded", {"result": outcome.get("result")}, progress=1.0, stage="done",
+            _finish(rt, job_id, "succeeded", {"result": outcome.get("result")},
+                    last_progress=outcome.get("last_progress"), progress=1.0, stage="done",
                     error=None, result=outcome.get("result"), usage=outcome.get("usage") or None,
                     artifact_key=artifact.get("key"), artifact_name=artifact.get("name"),
                     artifact_type=artifact.get("type"))
@@ -168,7 +169,8 @@ class JobLifecycle(dramatiq.Middleware):
 _FINISH_PAUSES = (0.2, 1.0, 3.0)  # seconds between attempts to record an outcome
 
 
-def _finish(rt: Any, job_id: str, status: str, event: dict, **values: Any) -> None:
+def _finish(rt: Any, job_id: str, status: str, event: dict, *, last_progress: dict | None = None,
+            **values: Any) -> None:
     """Move the job to a terminal status and announce it, in one transaction (or not at all).
 
     The work is done: losing its outcome would leave the row running until its lease ran out and
@@ -176,7 +178,7 @@ def _finish(rt: Any, job_id: str, status: str, event: dict, **values: Any) -> No
     job under the worker's cap, a dropped connection) is tried again a few times first."""
     for pause in (*_FINISH_PAUSES, None):
         try:
-            rt.transitions.finish(job_id, status, event, **values)
+            rt.transitions.finish(job_id, status, event, last_progress=last_progress, **values)
             return
         except (MemoryError, DBAPIError) as exc:
             if pause is None:

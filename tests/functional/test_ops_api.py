@@ -80,6 +80,23 @@ def test_a_burst_of_canaries_goes_in_at_once_and_every_one_runs_once(admin_clien
     assert client.post("/api/ops/canaries", json={"count": 1}).status_code == 403
 
 
+def test_a_canarys_progress_reports_reach_the_stream_in_order_the_last_with_its_finish(admin_client: ApiClient) -> None:
+    """The last report of a job that returns right after it is stored with the terminal event (one
+    statement, workers/execution.py): live subscribers and a replay see every report, numbered in order."""
+    r = admin_client.post("/api/ops/canary", json={"sleep_seconds": 1.5, "steps": 3, "payload": {"n": 3}})
+    assert r.status_code == 202, r.text
+    links = data(r)
+    live = admin_client.sse(links["stream_url"], auth=False, max_events=10, timeout=20)  # joins while it sleeps
+    replay = admin_client.sse(links["stream_url"], auth=False, max_events=10, timeout=10)
+    for events in (live, replay):
+        assert [e.type for e in events] == ["queued", "started", "progress", "progress", "progress", "succeeded"]
+        assert [e.id for e in events] == [1, 2, 3, 4, 5, 6]
+        assert [e.data["data"]["pct"] for e in events if e.type == "progress"] == [0.3333, 0.6667, 1.0]
+        assert events[-1].data["data"]["result"]["payload"] == {"n": 3}
+    job = admin_client.wait_job(links["job_id"])
+    assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["stage"] == "done", job
+
+
 def test_bad_job_list_queries_are_rejected(admin_client: ApiClient) -> None:
     for q in ("status=exploded", "limit=0", "limit=1000", "colour=red"):
         r = admin_client.get(f"/api/ops/jobs?{q}")

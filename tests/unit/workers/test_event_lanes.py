@@ -54,3 +54,37 @@ def test_a_report_is_copied_when_reported() -> None:
     data["scores"]["overall"] = 10
     data["words"].append({"text": "b"})
     assert copy == {"stage": "scoring", "scores": {"overall": 70}, "words": [{"text": "a"}]}
+
+
+def test_take_unwritten_waits_for_the_write_under_way_and_hands_back_the_rest_in_order() -> None:
+    written: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def slow(tag: str) -> None:
+        started.set()
+        release.wait(5)
+        written.append(tag)
+
+    events = JobEvents("job_take")
+    events.submit(slow, "running")
+    assert started.wait(5)
+    events.submit(written.append, "second")
+    events.submit(written.append, "third")
+    threading.Timer(0.2, release.set).start()
+    rest = events.take_unwritten()
+    assert written == ["running"], "the write under way finished first, the queued ones were not done"
+    assert [args for _, args in rest] == [("second",), ("third",)]
+    time.sleep(0.05)  # the lane's tokens for the taken writes find nothing left to do
+    assert written == ["running"]
+    events.flush()
+
+
+def test_take_unwritten_raises_a_failed_writes_error() -> None:
+    def bad() -> None:
+        raise ConnectionError("database went away")
+
+    events = JobEvents("job_take_error")
+    events.submit(bad)
+    events.flush(raise_error=False)
+    with pytest.raises(ConnectionError):
+        events.take_unwritten()
