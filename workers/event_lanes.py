@@ -109,7 +109,8 @@ class JobEvents:
 
     def take_unwritten(self, timeout: float = FLUSH_TIMEOUT_SECONDS) -> list[Write]:
         """Take back the queued writes the lane has not started and wait for the one under way (if
-        any); return them, in order, for the caller to do. Raises the first failed write's error, as `flush` does."""
+        any); return them, in order, for the caller to do. Raises the first failed write's error, as
+        `flush` does."""
         with self._cond:
             rest = list(self._writes)  # taken at once: the lane starts none of them from now on
             self._writes.clear()
