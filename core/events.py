@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -31,16 +31,26 @@ from core.models import EventStream, JobEvent
 
 log = logging.getLogger(__name__)
 
-# PostgreSQL: number a stream's next event (one upsert; the row lock orders writers) and insert it,
-# inside one statement. `{src}` is a CTE or subquery whose single row lets the event happen (no row:
-# no number taken, no event written); `{also}` adds more sources to the insert's FROM.
-NUMBER_AND_INSERT = """
-s AS (INSERT INTO event_streams (name, last_seq) SELECT %(stream)s, 1 FROM {src}
-      ON CONFLICT (name) DO UPDATE SET last_seq = event_streams.last_seq + 1 RETURNING last_seq),
+def number_and_insert(src: str, data: str = "CAST(%(data)s AS json)", also: str = "",
+                      events: Sequence[tuple[str, str]] = ()) -> str:
+    """PostgreSQL: CTEs `s` and `e` that number a stream's next events (one upsert; the row lock
+    orders writers) and insert them, inside one statement. `src` is a CTE or subquery whose single
+    row lets the events happen (no row: no number taken, no event written); `also` adds more sources
+    to the inserts' FROM. One event of type `%(type)s` with `data`, or `events`: the (type, data) SQL
+    expressions of several, numbered in that order."""
+    events = events or (("%(type)s", data),)
+    n = len(events)
+    rows = " UNION ALL ".join(
+        f"SELECT %(stream)s, s.last_seq{f' - {n - 1 - i}' if i < n - 1 else ''}, {type}, {value}, %(now)s FROM s{also}"
+        for i, (type, value) in enumerate(events))
+    return f"""
+s AS (INSERT INTO event_streams (name, last_seq) SELECT %(stream)s, {n} FROM {src}
+      ON CONFLICT (name) DO UPDATE SET last_seq = event_streams.last_seq + {n} RETURNING last_seq),
 e AS (INSERT INTO events (stream, seq, type, data, created_at)
-      SELECT %(stream)s, s.last_seq, %(type)s, {data}, %(now)s FROM s{also} RETURNING seq)"""
-EMIT_SQL = ("WITH" + NUMBER_AND_INSERT.format(src="(SELECT 1) AS one", data="CAST(%(data)s AS json)", also="")
-            + " SELECT e.seq FROM e")
+      {rows} RETURNING seq)"""
+
+
+EMIT_SQL = "WITH" + number_and_insert("(SELECT 1) AS one") + " SELECT e.seq FROM e"
 EMIT = prepared.Prepared.of(EMIT_SQL, "emit")
 
 TERMINAL_TYPES = frozenset({"succeeded", "failed", "cancelled"})

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import jobstore, prepared
 from core.clock import iso, utcnow
-from core.events import NUMBER_AND_INSERT, Event, EventLog, to_json
+from core.events import Event, EventLog, number_and_insert, to_json
 from core.models.jobs import TERMINAL, EventStream, Job, JobEvent
 
 CLAIM_SQL = """WITH c AS (
@@ -29,8 +29,8 @@ CLAIM_SQL = """WITH c AS (
                   lease_until = %(lease)s
   WHERE id = %(id)s AND NOT cancel_requested
     AND (status = 'queued' OR (status = 'running' AND lease_until < %(now)s))
-  RETURNING id, kind, attempts, args, user_id, request_id, tracked_skill_id_hash),""" + NUMBER_AND_INSERT.format(
-    src="c", data="json_build_object('attempt', c.attempts, 'kind', c.kind)", also=", c") + """
+  RETURNING id, kind, attempts, args, user_id, request_id, tracked_skill_id_hash),""" + number_and_insert(
+    "c", data="json_build_object('attempt', c.attempts, 'kind', c.kind)", also=", c") + """
 SELECT c.id, c.kind, c.attempts, c.args, c.user_id, c.request_id, c.tracked_skill_id_hash, e.seq FROM c, e"""
 
 # `(status = 'running') IS TRUE`, not `status = 'running'`: the latter lets the planner pick the status
@@ -39,8 +39,8 @@ SELECT c.id, c.kind, c.attempts, c.args, c.user_id, c.request_id, c.tracked_skil
 PROGRESS_SQL = """WITH r AS (
   UPDATE jobs SET lease_until = %(lease)s, stage = COALESCE(%(stage)s, stage),
                   progress = COALESCE(%(progress)s, progress)
-  WHERE id = %(id)s AND (status = 'running') IS TRUE RETURNING id),""" + NUMBER_AND_INSERT.format(
-    src="(SELECT 1) AS one", data="CAST(%(data)s AS json)", also="") + " SELECT e.seq FROM e"
+  WHERE id = %(id)s AND (status = 'running') IS TRUE RETURNING id),""" + number_and_insert(
+    "(SELECT 1) AS one") + " SELECT e.seq FROM e"
 
 # The columns a finish may set besides status/finished_at/lease_until, and how each is bound.
 _FINISH_COLUMNS = {"progress": "%(progress)s", "stage": "%(stage)s", "error": "CAST(%(error)s AS json)",
@@ -54,14 +54,9 @@ PROGRESS = prepared.Prepared.of(PROGRESS_SQL, "progress")
 
 
 # A finish that also stores the job's last progress report (one the event lane had not written yet:
-# workers/execution.py): two numbers taken at once, the progress event first.
-_FINISH_TWO_EVENTS = """
-s AS (INSERT INTO event_streams (name, last_seq) SELECT %(stream)s, 2 FROM f
-      ON CONFLICT (name) DO UPDATE SET last_seq = event_streams.last_seq + 2 RETURNING last_seq),
-e AS (INSERT INTO events (stream, seq, type, data, created_at)
-      SELECT %(stream)s, s.last_seq - 1, 'progress', CAST(%(progress_data)s AS json), %(now)s FROM s
-      UNION ALL SELECT %(stream)s, s.last_seq, %(type)s, CAST(%(data)s AS json), %(now)s FROM s RETURNING seq)
-SELECT max(e.seq) AS seq FROM e HAVING count(*) > 0"""
+# workers/execution.py) numbers two events at once, the progress event first.
+_LAST_PROGRESS_AND_TERMINAL = (("'progress'", "CAST(%(progress_data)s AS json)"),
+                                ("%(type)s", "CAST(%(data)s AS json)"))
 
 
 def _finish_statement(columns: tuple[str, ...], with_progress: bool = False) -> prepared.Prepared:
@@ -69,10 +64,10 @@ def _finish_statement(columns: tuple[str, ...], with_progress: bool = False) -> 
     if stmt is None:
         sets = "".join(f", {c} = {_FINISH_COLUMNS[c]}" for c in columns)
         terminal = ", ".join(f"'{t}'" for t in TERMINAL)
-        events = _FINISH_TWO_EVENTS if with_progress else (
-            NUMBER_AND_INSERT.format(src="f", data="CAST(%(data)s AS json)", also="") + " SELECT e.seq FROM e")
+        events = number_and_insert("f", events=_LAST_PROGRESS_AND_TERMINAL if with_progress else ())
         sql = (f"WITH f AS (UPDATE jobs SET status = %(status)s, finished_at = %(now)s, lease_until = NULL{sets}"
-               f" WHERE id = %(id)s AND status NOT IN ({terminal}) RETURNING id)," + events)
+               f" WHERE id = %(id)s AND status NOT IN ({terminal}) RETURNING id)," + events
+               + " SELECT max(e.seq) AS seq FROM e HAVING count(*) > 0")
         stmt = _finish_sql[(columns, with_progress)] = prepared.Prepared.of(sql, "finish")
     return stmt
 

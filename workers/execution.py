@@ -107,8 +107,8 @@ def _write_unwritten(lane: JobEvents, job_id: str, *, fold: bool) -> dict | None
     instead of two (the usual case of a job whose last step reports and returns)."""
     rest = lane.take_unwritten()
     last = None
-    if fold and rest:
-        _, (_, _, stream, type, data) = rest[-1]
+    if fold and rest and rest[-1][0] is _write:
+        _, (_, _, stream, type, data) = rest[-1]  # _write(rt, job_id, stream, type, data), as `_reporter` queues it
         if stream == f"job:{job_id}" and type == "progress":
             last = data
             rest.pop()
