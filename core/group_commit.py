@@ -75,14 +75,18 @@ class GroupCommit(Generic[Item, Outcome]):
             if slot not in self._queue:
                 return
             self._queue.remove(slot)
-            successor = None
-            if slot.lead:
-                successor = self._queue[0] if self._queue else None
-                self._writing = successor is not None
-                if successor is not None:
-                    successor.lead = True
+            successor = self._pass_lead() if slot.lead else None
         if successor is not None:
             successor.ready.set()
+
+    def _pass_lead(self) -> _Slot[Item] | None:
+        """(Under the lock) the first caller queued leads the next batch; None: nobody is writing any
+        more. The caller wakes the successor once the lock is released."""
+        successor = self._queue[0] if self._queue else None
+        self._writing = successor is not None
+        if successor is not None:
+            successor.lead = True
+        return successor
 
     def _lead(self) -> None:
         with self._lock:
@@ -97,10 +101,7 @@ class GroupCommit(Generic[Item, Outcome]):
             with self._lock:
                 self.batches += 1
                 self.items += len(batch)
-                successor = self._queue[0] if self._queue else None
-                self._writing = successor is not None
-                if successor is not None:  # the next batch is led by the first caller queued meanwhile
-                    successor.lead = True
+                successor = self._pass_lead()  # the first caller queued meanwhile
             if successor is not None:
                 successor.ready.set()
         for slot, outcome in zip(batch, outcomes):

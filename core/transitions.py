@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core import jobstore, prepared
@@ -245,7 +245,8 @@ class Transitions:
         stream = f"job:{job_id}"
         if not self.one_statement:
             if last_progress is not None:
-                self.events.emit(stream, "progress", last_progress)
+                self.events.emit(stream, "progress", last_progress, also=lambda s: s.scalar(
+                    select(Job.status).where(Job.id == job_id)) not in TERMINAL)
             return self.events.emit(stream, status, data, also=lambda s: jobstore.finish(
                 s, job_id, status, **values)) is not None
         columns = tuple(sorted(values))
