@@ -54,9 +54,14 @@ def _latest_session(user_id: str) -> Interview:
     return interview
 
 
-def _echo() -> dict[str, str]:
+@bp.after_request
+def _echo_idempotency_key(resp: Response) -> Response:
+    """Document 001: `GET /api/v1/session-summary` echoes the client's Idempotency-Key, on every
+    answer of it (an error too: a 400, a 401, a 429)."""
     key = request.headers.get("Idempotency-Key")
-    return {"Idempotency-Key": key} if key else {}
+    if key and request.endpoint == "summaries.session_summary":
+        resp.headers["Idempotency-Key"] = key
+    return resp
 
 
 @bp.get("/api/v1/session-summary")
@@ -67,15 +72,14 @@ def session_summary() -> Response:
         raise NotFound("session not found")
     interview = practice.get_owned(db(), q.session_id, caller.user_id)
     if interview.summary is not None:
-        return ok(interview.summary, headers=_echo())
+        return ok(interview.summary)
     job = db().execute(select(Job).where(Job.subject_id == interview.id, Job.kind == "practice.summary",
                                          Job.status.in_(("queued", "running")))
                        .order_by(Job.created_at.desc())).scalars().first()
     if job is None:
-        raise NotFound("this session has no summary yet: end it with POST /session/{id}/end", stage="summary",
-                       headers=_echo())
+        raise NotFound("this session has no summary yet: end it with POST /session/{id}/end", stage="summary")
     return ok({"session_id": interview.id, "status": "computing", **job_links(job)}, status=202,
-              headers={**_echo(), "Retry-After": "1"})
+              headers={"Retry-After": "1"})
 
 
 @bp.route("/api/assessments/run", methods=["GET", "POST"])

@@ -42,6 +42,12 @@ def test_idempotency_key_is_echoed_on_session_summary(client: ApiClient) -> None
     key = f"summary-{uuid.uuid4().hex}"
     r = client.get(f"/api/v1/session-summary?session_id={sid}", headers={"Idempotency-Key": key})
     assert r.status_code == 200 and r.headers["Idempotency-Key"] == key and envelope(r)["data"]["session_id"] == sid
+    r = client.get("/api/v1/session-summary", headers={"Idempotency-Key": key})  # no session_id: 400
+    assert r.status_code == 400 and r.headers["Idempotency-Key"] == key and envelope(r)["stage"] == "validation"
+    r = requests.get(client.base_url + f"/api/v1/session-summary?session_id={sid}",
+                     headers={"Idempotency-Key": key}, timeout=30)  # no token: 401
+    assert r.status_code == 401 and r.headers["Idempotency-Key"] == key and r.json()["stage"] == "auth"
+    assert "Idempotency-Key" not in client.get("/api/interviews", headers={"Idempotency-Key": key}).headers
 
 
 def test_idempotency_key_replay_answers_the_first_request_id(client: ApiClient) -> None:
