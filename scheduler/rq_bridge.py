@@ -33,17 +33,17 @@ LOG_LENGTH = 1000
 _RETRY_PAUSES = (0.5, 1.0, 2.0, 5.0)  # seconds between attempts while Redis fails
 
 
-def default_sender(entry_name: str, actor: str) -> str:
+def default_sender(entry_name: str, actor: str, **kwargs: Any) -> str:
     from workers import actors
 
-    message = actors.ACTORS[actor].send()
+    message = actors.ACTORS[actor].send(**kwargs)
     return message.message_id
 
 
 class DramatiqQueue(Queue):
     """The queue rq-scheduler moves due jobs to: it sends a Dramatiq message and stores nothing."""
 
-    sender: Callable[[str, str], str] = staticmethod(default_sender)
+    sender: Callable[..., str] = staticmethod(default_sender)
 
     def enqueue_job(self, job: Any, pipeline: Any = None, at_front: bool = False, unique: bool = False) -> Any:
         meta = job.meta or {}
@@ -92,6 +92,7 @@ class VoiceMockScheduler(Scheduler):
         self.scheduler_key = f"{prefix}:rq:scheduler"
         self.scheduler_lock_key = f"{prefix}:rq:scheduler_lock"
         self.scheduled_jobs_key = f"{prefix}:rq:scheduler:scheduled_jobs"
+        self._registered = False  # registered once already: a key missing later was lost by Redis
 
     def job_id(self, entry: Entry) -> str:
         return f"{self.prefix}-schedule-{entry.name}"
@@ -124,26 +125,30 @@ class VoiceMockScheduler(Scheduler):
         through Redis errors (a paused, restarted or unreachable Redis): it waits and tries again,
         and once Redis answers it registers (and syncs the table) again if Redis lost them, sends
         the ticks that fell due meanwhile (rq-scheduler keeps a missed tick due) and a sweep, so
-        jobs whose messages could not be sent during the outage go out at once."""
+        jobs whose messages could not be sent during the outage go out at once. When Redis came back
+        without this scheduler's key (restarted empty), the messages that waited in it are gone too:
+        that sweep re-sends every queued job, not only those never sent."""
         alive = False  # registered, with the table synced, on the Redis we see now
         failures = 0
+        lost = False  # Redis lost our key since we last saw it: its queued messages went with it
         try:
             while not stop.is_set():
                 started = time.time()
                 try:
                     if not alive or not self._still_registered():
-                        self._come_alive()
+                        lost = self._come_alive() or lost
                         alive = True
                     if self.acquire_lock():
                         try:
                             self.enqueue_jobs()
                         finally:
                             self.remove_lock()
-                    if failures:
-                        log.warning("scheduler %s: Redis answers again after %d failed round(s); catching up",
-                                    self.name, failures)
+                    if failures or lost:
+                        log.warning("scheduler %s: Redis answers again after %d failed round(s)%s; catching up",
+                                    self.name, failures, " and lost its messages" if lost else "")
                         failures = 0
-                        self._sweep_now()
+                        self._sweep_now(lost=lost)
+                        lost = False
                 except (redis.RedisError, OSError) as exc:
                     failures += 1
                     alive = False
@@ -165,19 +170,26 @@ class VoiceMockScheduler(Scheduler):
         empty, or this process stalled past the key's expiry)."""
         return bool(self.connection.expire(self.key, int(self._interval) + 10))
 
-    def _come_alive(self) -> None:
+    def _come_alive(self) -> bool:
+        """Register (or renew) and sync the table; True when Redis had lost the key of a scheduler
+        that had registered before (Redis restarted empty, or this process stalled past its expiry)."""
         if self.connection.exists(self.key) and not self.connection.hexists(self.key, "death"):
             self.heartbeat()  # our own key survived: registering again would refuse the name
+            lost = False
         else:
+            lost = self._registered
             self.register_birth()
+            self._registered = True
         self.sync()  # a Redis that restarted empty lost the table too
+        return lost
 
-    def _sweep_now(self) -> None:
-        """After an outage: one sweep at once (web requests could not send their jobs' messages)."""
+    def _sweep_now(self, *, lost: bool = False) -> None:
+        """After an outage: one sweep at once (web requests could not send their jobs' messages;
+        `lost`: Redis lost the messages it held, so every queued job is sent again)."""
         for entry in self.schedule:
             if entry.actor == "maintenance.sweep":
                 try:
-                    DramatiqQueue.sender(entry.name, entry.actor)
+                    DramatiqQueue.sender(entry.name, entry.actor, **({"lost": True} if lost else {}))
                 except Exception as exc:  # noqa: BLE001 - the regular tick will come
                     log.warning("catch-up sweep not sent: %s", exc)
 

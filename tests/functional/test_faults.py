@@ -244,12 +244,22 @@ def test_the_scheduler_lives_through_redis_outages_and_catches_up_at_once(pg_url
         copilot_id = r.json()["data"]["session_id"]
 
         for round_, outage in enumerate(("pause", "crash"), start=1):
+            accepted = []
             if outage == "pause":
                 private_redis.pause()
             else:
+                # Messages waiting in Redis when it dies: a canary and a suggestion, sent while no
+                # worker runs. Lost with it, they are sent again at once, not after the sweeper's 120 s.
+                worker.stop()
+                r = api.post("/api/ops/canary", json={"payload": {"key": "waiting"}}, timeout=30)
+                assert r.status_code == 202, r.text
+                accepted.append(r.json()["data"]["job_id"])
+                r = api.post(f"/api/copilot/sessions/{copilot_id}/events", timeout=30,
+                             json={"type": "transcript", "content": "Walk me through it.", "timestamp": time.time()})
+                assert r.status_code == 202, r.text
                 private_redis.crash_and_restart()
                 private_redis.pause()  # down for a while, empty when it comes back
-            accepted = []
+                worker = start_worker(env, tmp_path, tag="s2")
             for i in range(3):
                 r = api.post("/api/ops/canary", json={"payload": {"key": f"{outage}-{i}"}}, timeout=30)
                 assert r.status_code in (202, 503), r.text
